@@ -1,0 +1,3 @@
+from .launch import preflight_check, setup_distributed
+
+__all__ = ['preflight_check', 'setup_distributed']

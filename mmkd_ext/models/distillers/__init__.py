@@ -1,0 +1,3 @@
+from .checked_distiller import CheckedDistiller
+
+__all__ = ['CheckedDistiller']

@@ -1,0 +1,3 @@
+from .attention import direct_softmax_attention, softmax_attention
+
+__all__ = ['direct_softmax_attention', 'softmax_attention']
