@@ -10,6 +10,6 @@ from . import compat
 
 compat.apply()
 
-from . import datasets, engine, models  # noqa: E402,F401
+from . import datasets, engine, models, robustness  # noqa: E402,F401
 
 __version__ = '0.1.0'

@@ -44,6 +44,10 @@ TORCH_VER="$("$PY" -c 'import torch; print(torch.__version__.split("+")[0])')"
 PY_TAG="$("$PY" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')"
 FORCE_CUDA="${MMCV_FORCE_CUDA:-0}"
 KEY="mmcv-${MMCV_VERSION}_torch-${TORCH_VER}_${PY_TAG}_cuda${FORCE_CUDA}"
+if [ "$FORCE_CUDA" != 0 ]; then
+  # CUDA builds differ by target architectures.
+  KEY="${KEY}_$(echo "${TORCH_CUDA_ARCH_LIST:-default}" | tr -c 'A-Za-z0-9.' '-')"
+fi
 mkdir -p "$CACHE/$KEY"
 WHEEL="$(ls "$CACHE/$KEY"/mmcv-*.whl 2>/dev/null | head -n 1 || true)"
 if [ -z "$WHEEL" ]; then
@@ -62,7 +66,9 @@ if [ -z "$WHEEL" ]; then
      && "$PY" -m wheel pack . -d "$CACHE/$KEY" >/dev/null)
   WHEEL="$(ls "$CACHE/$KEY"/mmcv-*.whl | head -n 1)"
 fi
-"${PIP[@]}" install -q --no-deps --force-reinstall "$WHEEL"
+if ! "$PY" -c "import mmcv, mmcv._ext; assert mmcv.__version__ == '$MMCV_VERSION'" 2>/dev/null; then
+  "${PIP[@]}" install -q --no-deps --force-reinstall "$WHEEL"
+fi
 "${PIP[@]}" install -q --no-deps -e "$ROOT"
 "$PY" -c 'import mmcv.ops, mmkd_ext; print("[setup_env] mmcv", mmcv.__version__, "ops ok")'
 echo "$STAMP" > "$VENV/.mmkd_stamp"

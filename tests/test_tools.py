@@ -1,0 +1,238 @@
+# Copyright (c) mmkd_ext contributors. All rights reserved.
+"""tools/test.py on a distillation checkpoint equals the exported student;
+tools/vis_features.py draws the distilled features and attention maps."""
+import glob
+import json
+import os.path as osp
+import pickle
+import runpy
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from mmkd_ext.visualization import (
+    ATTENTION_MAPS,
+    FeatureVis,
+    feature_heatmap,
+    select_query,
+)
+
+from .conftest import ROOT
+from .tool_helpers import make_distill_checkpoint, randomize_bn
+
+
+def run_tool(name, *args):
+    """``tools/<name> ARGS`` in this process."""
+    path = osp.join(ROOT, 'tools', name)
+    argv = sys.argv
+    sys.argv = [path, *map(str, args)]
+    try:
+        runpy.run_path(path, run_name='__main__')
+    finally:
+        sys.argv = argv
+
+
+def test_metrics(work_dir):
+    """The metrics that tools/test.py logged in ``work_dir``."""
+    for path in glob.glob(osp.join(work_dir, '*', '*.json')):
+        with open(path) as f:
+            for line in f:
+                rec = json.loads(line)
+                if 'coco/bbox_mAP' in rec:
+                    return rec
+    raise AssertionError(f'no metrics logged in {work_dir}')
+
+
+test_metrics.__test__ = False  # a helper, not a test
+
+
+def test_test_tool_distill_checkpoint_equals_exported(demo_root, tmp_path):
+    run = make_distill_checkpoint(demo_root, str(tmp_path))
+    out = str(tmp_path / 'student.pth')
+    run_tool('convert_student.py', run['cfg'], run['ckpt'], out)
+    assert osp.isfile(out) and osp.isfile(tmp_path / 'student.py')
+    run_tool('test.py', run['cfg'], run['ckpt'], '--work-dir',
+             tmp_path / 'a', '--out', tmp_path / 'a.pkl')
+    run_tool('test.py', tmp_path / 'student.py', out, '--work-dir',
+             tmp_path / 'b', '--out', tmp_path / 'b.pkl')
+    ma, mb = (test_metrics(str(tmp_path / d)) for d in 'ab')
+    keys = [k for k in ma if k.startswith('coco/')]
+    assert 'coco/bbox_mAP' in keys
+    assert {k: ma[k] for k in keys} == {k: mb[k] for k in keys}
+    # Not only the same mAP: the same boxes, scores and labels.
+    with open(tmp_path / 'a.pkl', 'rb') as f:
+        preds_a = pickle.load(f)
+    with open(tmp_path / 'b.pkl', 'rb') as f:
+        preds_b = pickle.load(f)
+    assert len(preds_a) == len(preds_b) == 4
+    for pa, pb in zip(preds_a, preds_b):
+        ia, ib = pa['pred_instances'], pb['pred_instances']
+        assert len(ia['scores']) > 0
+        for key in ('bboxes', 'scores', 'labels'):
+            assert torch.equal(ia[key], ib[key]), key
+
+
+# -- vis_features -------------------------------------------------------
+
+
+def attention_losses(cfg: Config) -> None:
+    """CanKD on P3, TaT on P4, CWD (no attention map) on P5."""
+    d = cfg.model.distiller
+    rec = [
+        dict(s=dict(from_student=True, recorder='fpn', data_idx=i),
+             t=dict(from_student=False, recorder='fpn', data_idx=i))
+        for i in range(3)
+    ]
+    d.distill_losses = dict(
+        loss_cankd=dict(type='CanKDLoss', in_channels=64),
+        loss_tat=dict(type='TaTLoss', student_channels=64,
+                      teacher_channels=64),
+        loss_cwd=dict(type='ChannelWiseDivergence', tau=1, loss_weight=3))
+    d.loss_forward_mappings = dict(
+        loss_cankd=dict(s_feature=rec[0]['s'], t_feature=rec[0]['t']),
+        loss_tat=dict(s_feature=rec[1]['s'], t_feature=rec[1]['t']),
+        loss_cwd=dict(preds_S=rec[2]['s'], preds_T=rec[2]['t']))
+
+
+@pytest.fixture(scope='module')
+def vis_run(demo_root, tmp_path_factory):
+    from mmdet.registry import MODELS
+    tmp = tmp_path_factory.mktemp('vis')
+    run = make_distill_checkpoint(demo_root, str(tmp), 'attn',
+                                  attention_losses)
+    # The student "trained alone": the same architecture, other weights.
+    cfg = Config.fromfile(run['cfg'])
+    init_default_scope('mmdet')
+    torch.manual_seed(1)
+    student = MODELS.build(cfg.model.architecture)
+    randomize_bn(student, 1)
+    student_ckpt = str(tmp / 'student_alone.pth')
+    torch.save(dict(state_dict=student.state_dict()), student_ckpt)
+    images = [osp.join(demo_root, 'val', f'00000{i}.png') for i in (0, 1)]
+    return dict(run, student_ckpt=student_ckpt, images=images, tmp=tmp)
+
+
+def test_vis_tool_writes_different_pngs(vis_run, tmp_path):
+    out = tmp_path / 'png'
+    run_tool('vis_features.py', vis_run['cfg'], vis_run['ckpt'],
+             *vis_run['images'], '--out-dir', out, '--student-ckpt',
+             vis_run['student_ckpt'])
+    files = sorted(glob.glob(str(out / '*.png')))
+    assert [osp.basename(f) for f in files] == [
+        '000000_features.png', '000001_features.png'
+    ]
+    a, b = (cv2.imread(f) for f in files)
+    assert a is not None and a.shape == b.shape and a.std() > 0
+    assert np.abs(a.astype(int) - b.astype(int)).mean() > 1
+
+
+def test_vis_maps(vis_run):
+    vis = FeatureVis(vis_run['cfg'], vis_run['ckpt'],
+                     student_checkpoint=vis_run['student_ckpt'])
+    maps = vis.compute(vis_run['images'][0])
+    assert maps['image'].shape == (128, 128, 3)
+    rows = {r['title'].split(':')[0]: r for r in maps['rows']}
+    assert sorted(rows) == ['loss_cankd', 'loss_cwd', 'loss_tat']
+    assert rows['loss_cankd']['title'] == 'loss_cankd: fpn[0]'
+    # FPN P3, P4, P5 of a 128x128 image.
+    for name, size in (('loss_cankd', 16), ('loss_tat', 8), ('loss_cwd', 4)):
+        for col in ('student', 'distilled', 'teacher'):
+            heat = rows[name][col]
+            assert heat.shape == (size, size), (name, col)
+            assert heat.min() == 0 and heat.max() == 1
+    # CanKD pools the teacher side by 2; TaT attends over all positions.
+    assert rows['loss_cankd']['attention'].shape == (8, 8)
+    assert rows['loss_tat']['attention'].shape == (8, 8)
+    assert rows['loss_cwd']['attention'] is None
+    # Other weights, other maps; the same input, the same maps.
+    p3 = rows['loss_cankd']
+    assert not np.allclose(p3['student'], p3['distilled'])
+    assert not np.allclose(p3['distilled'], p3['teacher'])
+    again = {r['title']: r for r in vis.compute(vis_run['images'][0])['rows']}
+    np.testing.assert_array_equal(again['loss_tat: fpn[1]']['attention'],
+                                  rows['loss_tat']['attention'])
+    other = {r['title']: r for r in vis.compute(vis_run['images'][1])['rows']}
+    assert not np.allclose(other['loss_cankd: fpn[0]']['distilled'],
+                           p3['distilled'])
+
+
+def test_attention_maps_match_the_losses():
+    """The registered maps are the losses' own attention (float64)."""
+    from mmkd_ext.models.losses import CanKDLoss, TaTLoss
+    torch.manual_seed(0)
+    s = torch.randn(2, 8, 6, 4, dtype=torch.float64)
+    t = torch.randn(2, 8, 6, 4, dtype=torch.float64)
+    tat = TaTLoss(8, 8, groups=2).double().eval()
+    _, attn = tat(s, t, return_map=True)  # (B, G, N, N)
+    amap = ATTENTION_MAPS[TaTLoss](tat, s, t, None)
+    assert amap.shape == (2, 6, 4)
+    torch.testing.assert_close(amap.sum(dim=(1, 2)),
+                               torch.ones(2, dtype=torch.float64))
+    # The query at normalised (0.5, 0.75) is position (3, 3): row 15.
+    q = ATTENTION_MAPS[TaTLoss](tat, s, t, (0.5, 0.75))
+    torch.testing.assert_close(q.flatten(1), attn.mean(1)[:, 15])
+
+    cankd = CanKDLoss(8, pool_size=2).double().eval()
+    amap = ATTENTION_MAPS[CanKDLoss](cankd, s, t, (0.0, 0.0))
+    theta = cankd.theta(s).flatten(2)[:, :, 0]  # query position (0, 0)
+    phi = torch.nn.functional.max_pool2d(cankd.phi(t), 2).flatten(2)
+    expected = torch.einsum('bd,bdm->bm', theta, phi) / phi.shape[-1]
+    assert amap.shape == (2, 3, 2)
+    torch.testing.assert_close(amap.flatten(1), expected)
+
+
+def test_select_query_and_heatmap():
+    attn = torch.arange(24.).reshape(1, 6, 4)  # 2x3 queries, 2x2 keys
+    torch.testing.assert_close(
+        select_query(attn, (2, 3), None, (2, 2)),
+        attn.mean(1).reshape(1, 2, 2))
+    torch.testing.assert_close(
+        select_query(attn, (2, 3), (1.0, 0.0), (2, 2)),
+        attn[:, 3].reshape(1, 2, 2))
+    with pytest.raises(ValueError, match='does not fit'):
+        select_query(attn, (3, 3), None, (2, 2))
+    feat = torch.zeros(2, 3, 3)
+    feat[0, 1, 2] = -4.0
+    feat[1, 0, 0] = 2.0
+    heat = feature_heatmap(feat)
+    assert heat[1, 2] == 1 and heat[0, 0] == 0.5 and heat.min() == 0
+    assert feature_heatmap(feat, 'max')[0, 0] == 1
+    with pytest.raises(ValueError, match='reduce'):
+        feature_heatmap(feat, 'median')
+
+
+def test_vis_bad_input(vis_run, demo_root, tmp_path):
+    student_cfg = osp.join(ROOT, 'configs', 'demo',
+                           'retinanet_r18-w16_12e_demo-coco.py')
+    with pytest.raises(ValueError, match='distillation config'):
+        FeatureVis(student_cfg, vis_run['student_ckpt'])
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
+        FeatureVis(vis_run['cfg'], str(tmp_path / 'nope.pth'))
+    # The teacher's weights (width 32) as the student (width 16).
+    state = torch.load(vis_run['ckpt'], weights_only=False)['state_dict']
+    teacher = {k[len('teacher.'):]: v
+               for k, v in state.items() if k.startswith('teacher.')}
+    torch.save(dict(state_dict=teacher), tmp_path / 'teacher.pth')
+    with pytest.raises(ValueError, match='does not match') as err:
+        FeatureVis(vis_run['cfg'], vis_run['ckpt'],
+                   student_checkpoint=str(tmp_path / 'teacher.pth'))
+    assert 'backbone.conv1.weight: checkpoint (32, 3, 7, 7)' in str(
+        err.value)
+    vis = FeatureVis(vis_run['cfg'], vis_run['ckpt'])
+    with pytest.raises(FileNotFoundError, match='missing.png'):
+        vis.run([str(tmp_path / 'missing.png')], str(tmp_path))
+    with pytest.raises(ValueError, match='query'):
+        FeatureVis(vis_run['cfg'], vis_run['ckpt'], query=(1.5, 0.0))
+    # Logits (B, K) instead of feature maps: nothing to draw.
+    logits = torch.zeros(1, 10)
+    vis._record = lambda *args, **kwargs: {
+        layer.loss_name: (logits, ) * 4
+        for layer in vis.layers
+    }
+    with pytest.raises(ValueError, match=r'no distilled layer.*\(1, 10\)'):
+        vis.compute(vis_run['images'][0])
