@@ -1,0 +1,11 @@
+from .letkd_layer import (
+    LetKDLayer,
+    NormalizedConv2d,
+    build_letkd_student,
+    insert_letkd_layers,
+)
+
+__all__ = [
+    'LetKDLayer', 'NormalizedConv2d', 'build_letkd_student',
+    'insert_letkd_layers'
+]
