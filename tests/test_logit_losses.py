@@ -333,10 +333,12 @@ def test_ttm_wttm_bad_input(cls):
 
 
 # ----------------------------------------------------------------- configs
+# ImageNet configs only: the dense-head ones (Cityscapes / COCO) of the same
+# folders are tested in tests/test_dense_logits.py.
 CONFIGS = sorted(
-    glob.glob(osp.join(ROOT, 'configs/wttm/*.py')) +
-    glob.glob(osp.join(ROOT, 'configs/zscore/kd-zscore*.py')) +
-    glob.glob(osp.join(ROOT, 'configs/zscore/dkd-zscore*.py')))
+    glob.glob(osp.join(ROOT, 'configs/wttm/*_in1k.py')) +
+    glob.glob(osp.join(ROOT, 'configs/zscore/kd-zscore*_in1k.py')) +
+    glob.glob(osp.join(ROOT, 'configs/zscore/dkd-zscore*_in1k.py')))
 
 # config name -> (distill loss key, expected loss config, CE weight, lr)
 EXPECTED = {
@@ -426,3 +428,18 @@ def test_dkd_zscore_config_records_labels_and_logits():
     expected = _dkd_ref(z, v, labels, 2.0, 1.0, 2.0, 12.0)
     torch.testing.assert_close(losses['distill.loss_dkd'].double(),
                                expected, rtol=1e-4, atol=1e-5)
+
+
+def test_wrapped_loss_builds_under_another_default_scope():
+    """A runner of mmseg / mmdet sets its own default scope; the wrapped
+    mmrazor loss must still be found (regression: KeyError 'KLDivergence')."""
+    import mmseg.models  # noqa: F401
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmseg')
+    try:
+        wrapper = MODELS.build(
+            dict(_scope_='mmrazor', type='LogitStandardization',
+                 loss=dict(type='KLDivergence', tau=2)))
+        assert type(wrapper.loss).__name__ == 'KLDivergence'
+    finally:
+        init_default_scope('mmrazor')

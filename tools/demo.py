@@ -87,7 +87,7 @@ def main() -> None:
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--data-root', default='data/demo')
     parser.add_argument('--epochs', type=int, default=12)
-    parser.add_argument('--num-train', type=int, default=300)
+    parser.add_argument('--num-train', type=int, default=160)
     parser.add_argument('--num-val', type=int, default=60)
     parser.add_argument(
         '--method', choices=sorted(DISTILL_CFGS), default='cankd')

@@ -94,7 +94,10 @@ class LogitStandardization(nn.Module):
             raise ValueError(
                 f'LogitStandardization: the base temperature tau of the '
                 f'wrapped loss {loss_type!r} must be > 0, got {tau}')
-        self.loss = MODELS.build(loss)
+        # Build in mmrazor's scope whatever the caller's default scope is
+        # (an mmseg/mmdet runner sets its own), where the losses live.
+        self.loss = MODELS.build(dict(loss, _scope_=loss.get('_scope_',
+                                                             'mmrazor')))
         self.eps = eps
 
     @property

@@ -9,19 +9,27 @@ same gradients without keeping it:
 
 * on CUDA, :func:`torch.nn.functional.scaled_dot_product_attention` (flash /
   memory-efficient kernels, which never store the matrix);
-* elsewhere, the queries are processed in chunks and each chunk's forward is
-  recomputed during the backward pass (``torch.utils.checkpoint``), so at most
-  one ``(chunk_size, M)`` block is alive at any time.
+* elsewhere, the queries are processed in chunks. Only the output and the
+  row-wise log-sum-exp of the logits are kept; the backward pass recomputes
+  each chunk's probabilities from them and applies the softmax-attention
+  gradient chunk by chunk (the flash-attention backward), so at most two
+  ``(chunk_size, M)`` blocks are alive at any time. This costs one extra
+  ``q k^T`` product per chunk (7 matrix products instead of 6), against two
+  extra products and a second softmax for recomputation by checkpointing.
+  Probabilities below eps**2 of their row are computed as exact zeros
+  (below the rounding of the row sum; see :func:`_exp_flush_`), which keeps
+  the CPU off subnormal arithmetic.
 
 Both paths equal :func:`direct_softmax_attention` (the plain formula) in
 value and gradient up to floating-point rounding; the tests check this.
 """
+import math
 from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.utils.checkpoint import checkpoint
+from torch.autograd.function import once_differentiable
 
 
 def direct_softmax_attention(q: Tensor, k: Tensor, v: Tensor,
@@ -41,8 +49,116 @@ def direct_softmax_attention(q: Tensor, k: Tensor, v: Tensor,
     return torch.matmul(attn, v)
 
 
-def _chunk(q: Tensor, k: Tensor, v: Tensor, scale: float) -> Tensor:
-    return direct_softmax_attention(q, k, v, scale)
+def _exp_flush_(x: Tensor) -> Tensor:
+    """In-place ``exp`` of logits minus their row maximum (forward) or row
+    log-sum-exp (backward), both <= 0, with exact zeros for results below
+    eps**2 (float32: 1.4e-14).
+
+    The row sums are >= 1 (forward: the maximum gives exp(0)) or = 1
+    (backward: probabilities), so all the dropped terms of a row together
+    (< M * eps**2) stay below the rounding of its sum (eps) for any
+    M < 1/eps (8e6 keys in float32). Without this, peaked affinities
+    (CanKD's 'gaussian': logits x_i . y_j over 256 channels) fill the blocks
+    with subnormal numbers (exp below -87 in float32, and their products in
+    the backward pass), which CPUs process many times slower. The clamp
+    keeps ``exp`` itself off its slow paths (underflow, -inf).
+    """
+    log_eps2 = 2 * math.log(torch.finfo(x.dtype).eps)
+    x.clamp_(min=log_eps2 - 1).exp_()
+    return torch.threshold_(x, math.exp(log_eps2), 0.0)
+
+
+def _as_3d(x: Tensor, batch: torch.Size) -> Tensor:
+    """(..., a, b) broadcast to ``batch`` -> (prod(batch), a, b)."""
+    return x.expand(batch + x.shape[-2:]).reshape((-1, ) + x.shape[-2:])
+
+
+def _chunked_forward(q: Tensor, k: Tensor, v: Tensor, scale: float,
+                     chunk_size: int) -> tuple:
+    """3-d output (B', N, dv) and row log-sum-exp of the logits (B', N, 1),
+    B' the product of the broadcast batch dimensions."""
+    batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    q, k, v = (_as_3d(x, batch) for x in (q, k, v))
+    n = q.shape[1]
+    out = q.new_empty(q.shape[:2] + v.shape[2:])
+    lse = q.new_empty(q.shape[:2] + (1, ))
+    k_t = k.transpose(1, 2)
+    for start in range(0, n, chunk_size):
+        rows = slice(start, start + chunk_size)
+        prob = torch.bmm(q[:, rows], k_t)
+        if scale != 1.0:
+            prob.mul_(scale)
+        row_max = prob.amax(dim=-1, keepdim=True)
+        _exp_flush_(prob.sub_(row_max))
+        row_sum = prob.sum(dim=-1, keepdim=True)
+        torch.bmm(prob, v, out=out[:, rows]).div_(row_sum)
+        torch.add(row_max, row_sum.log_(), out=lse[:, rows])
+    return out, lse
+
+
+def _chunked_attention(q: Tensor, k: Tensor, v: Tensor, scale: float,
+                       chunk_size: int) -> Tensor:
+    """Forward only (no autograd graph), in the broadcast shape."""
+    batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    out = _chunked_forward(q, k, v, scale, chunk_size)[0]
+    return out.reshape(batch + out.shape[1:])
+
+
+class _ChunkedSoftmaxAttention(torch.autograd.Function):
+    """Query-chunked softmax attention whose backward recomputes the
+    probabilities of each chunk from the saved log-sum-exp."""
+
+    @staticmethod
+    def forward(ctx, q: Tensor, k: Tensor, v: Tensor, scale: float,
+                chunk_size: int) -> Tensor:
+        batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2],
+                                       v.shape[:-2])
+        out, lse = _chunked_forward(q, k, v, scale, chunk_size)
+        ctx.save_for_backward(q, k, v, out, lse)
+        ctx.scale, ctx.chunk_size, ctx.batch = scale, chunk_size, batch
+        return out.reshape(batch + out.shape[1:])
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out: Tensor) -> tuple:
+        q_in, k_in, v_in, out, lse = ctx.saved_tensors
+        need_q, need_k, need_v = ctx.needs_input_grad[:3]
+        scale, batch = ctx.scale, ctx.batch
+        q, k, v = (_as_3d(x, batch) for x in (q_in, k_in, v_in))
+        grad_out = grad_out.reshape(out.shape)
+        k_t, v_t = k.transpose(1, 2), v.transpose(1, 2)
+        # D_i = sum_c dO_ic O_ic = sum_j P_ij dP_ij
+        delta = (grad_out * out).sum(dim=-1, keepdim=True)
+        grad_q = torch.empty_like(q) if need_q else None
+        grad_k = torch.zeros_like(k) if need_k else None
+        grad_v = torch.zeros_like(v) if need_v else None
+        for start in range(0, q.shape[1], ctx.chunk_size):
+            rows = slice(start, start + ctx.chunk_size)
+            q_c, grad_c = q[:, rows], grad_out[:, rows]
+            prob = torch.bmm(q_c, k_t)
+            if scale != 1.0:
+                prob.mul_(scale)
+            _exp_flush_(prob.sub_(lse[:, rows]))
+            if need_v:
+                grad_v.baddbmm_(prob.transpose(1, 2), grad_c)
+            if need_q or need_k:
+                # dS = P * (dP - D), dP = dO v^T
+                grad_s = torch.bmm(grad_c, v_t)
+                grad_s.sub_(delta[:, rows]).mul_(prob)
+                if scale != 1.0:
+                    grad_s.mul_(scale)
+                if need_q:
+                    torch.bmm(grad_s, k, out=grad_q[:, rows])
+                if need_k:
+                    grad_k.baddbmm_(grad_s.transpose(1, 2), q_c)
+
+        def back(grad, x):
+            if grad is None:
+                return None
+            return grad.reshape(batch + x.shape[-2:]).sum_to_size(x.shape)
+
+        return (back(grad_q, q_in), back(grad_k, k_in), back(grad_v, v_in),
+                None, None)
 
 
 def softmax_attention(q: Tensor,
@@ -83,12 +199,6 @@ def softmax_attention(q: Tensor,
     needs_grad = torch.is_grad_enabled() and (q.requires_grad
                                               or k.requires_grad
                                               or v.requires_grad)
-    outs = []
-    for start in range(0, n, chunk_size):
-        q_c = q[..., start:start + chunk_size, :]
-        if needs_grad:
-            outs.append(
-                checkpoint(_chunk, q_c, k, v, scale, use_reentrant=False))
-        else:
-            outs.append(_chunk(q_c, k, v, scale))
-    return torch.cat(outs, dim=-2)
+    if needs_grad:
+        return _ChunkedSoftmaxAttention.apply(q, k, v, scale, chunk_size)
+    return _chunked_attention(q, k, v, scale, chunk_size)

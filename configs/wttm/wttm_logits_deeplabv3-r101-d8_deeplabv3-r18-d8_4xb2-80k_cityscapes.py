@@ -1,0 +1,56 @@
+# WTTM (ICLR 2024) on per-pixel logits,
+# DeepLabV3 R-101-D8 -> DeepLabV3 R-18-D8 on Cityscapes.
+# An extension of this repository, not a setting of the paper: there are no
+# paper numbers for this pair.
+# Every pixel of decode_head.conv_seg's logits (19 classes, 1/8 resolution) is
+# one sample of the (N, K) logit loss (PixelWiseLogitLoss); pixels labelled
+# 255 in the label map (resized to the logit resolution, nearest) are left out
+# of the loss and of its average.
+# Weights are UNTUNED: gamma 0.8 and beta 1.6 are the paper's ImageNet values
+# for ResNet-34 -> ResNet-18 (Table 10).
+# The student keeps mmseg's CE losses (decode 1.0, auxiliary 0.4).
+# mmseg 80k schedule: SGD lr 0.01 poly, momentum 0.9, wd 5e-4, 512x1024 crops,
+# 4 GPUs x 2 images.
+_base_ = ['mmseg::deeplabv3/deeplabv3_r18-d8_4xb2-80k_cityscapes-512x1024.py']
+
+custom_imports = dict(imports=['mmkd_ext'], allow_failed_imports=False)
+
+# mmseg model zoo, DeepLabV3 R-101-D8 512x1024 80k Cityscapes:
+# deeplabv3_r101-d8_512x1024_80k_cityscapes_20200606_113503-9e428899.pth
+teacher_ckpt = 'path/to/deeplabv3_r101-d8_512x1024_80k_cityscapes_20200606_113503-9e428899.pth'
+
+student = _base_.model
+
+model = dict(
+    _scope_='mmrazor',
+    _delete_=True,
+    type='SingleTeacherDistill',
+    architecture=student,
+    teacher=dict(
+        cfg_path='mmseg::deeplabv3/deeplabv3_r101-d8_4xb2-80k_cityscapes-512x1024.py',
+        pretrained=False),
+    teacher_ckpt=teacher_ckpt,
+    distiller=dict(
+        type='CheckedDistiller',
+        student_recorders=dict(
+            logits=dict(type='ModuleOutputs', source='decode_head.conv_seg'),
+            # inputs of the decode head's CE: (logits, label map (B, H, W))
+            gt_seg=dict(
+                type='ModuleInputs', source='decode_head.loss_decode')),
+        teacher_recorders=dict(
+            logits=dict(type='ModuleOutputs', source='decode_head.conv_seg')),
+        distill_losses=dict(
+            loss_wttm=dict(
+                type='PixelWiseLogitLoss',
+                ignore_index=255,
+                loss=dict(type='WTTMLoss', gamma=0.8, loss_weight=1.6))),
+        loss_forward_mappings=dict(
+            loss_wttm=dict(
+                preds_S=dict(from_student=True, recorder='logits'),
+                preds_T=dict(from_student=False, recorder='logits'),
+                gt_labels=dict(
+                    from_student=True, recorder='gt_seg', data_idx=1)))))
+
+find_unused_parameters = True
+
+val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
