@@ -1,7 +1,8 @@
 from .letkd_distill import LetKDDistill, LetKDFpnTeacherDistill
 from .multiview_distill import MultiViewClsDataPreprocessor, MultiViewDistill
+from .roi_distill import RoITeacherDistill
 
 __all__ = [
     'LetKDDistill', 'LetKDFpnTeacherDistill', 'MultiViewClsDataPreprocessor',
-    'MultiViewDistill'
+    'MultiViewDistill', 'RoITeacherDistill'
 ]

@@ -1,0 +1,16 @@
+from .cankd import CanKDLoss
+from .ctkd import CTKDLoss
+from .letkd import LetKDLoss
+from .logit_standardization import LogitStandardization, zscore
+from .mlkd import MLKDLoss
+from .pixel_logits import PixelWiseLogitLoss
+from .tat import TaTAnchorPointLoss, TaTLoss, TaTPatchGroupLoss, TaTSegLoss
+from .wttm import TTMLoss, WTTMLoss
+
+__all__ = [
+    'LetKDLoss',
+    'CTKDLoss', 'MLKDLoss',
+    'CanKDLoss', 'LogitStandardization', 'zscore', 'TTMLoss', 'WTTMLoss',
+    'TaTLoss', 'TaTPatchGroupLoss', 'TaTAnchorPointLoss', 'TaTSegLoss',
+    'PixelWiseLogitLoss'
+]
