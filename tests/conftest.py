@@ -39,3 +39,12 @@ def demo_cfg(cfg_path: str, data_root: str, work_dir: str, epochs: int = 1,
     cfg.randomness = dict(seed=0, deterministic=True)
     cfg.work_dir = work_dir
     return cfg
+
+
+@pytest.fixture(autouse=True)
+def _mmrazor_default_scope():
+    """Start every test in mmrazor's default scope: building an mmdet /
+    mmseg / mmpretrain model switches the global default scope, which would
+    otherwise leak into the next test's registry look-ups."""
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmrazor')

@@ -28,7 +28,7 @@ from .conftest import ROOT
 from .tool_helpers import make_distill_checkpoint, randomize_bn
 
 TEACHER = osp.join(ROOT, 'configs', 'demo',
-                   'retinanet_r18-w32_12e_demo-coco.py')
+                   'retinanet_r18-w32_24e_demo-coco.py')
 TOOL = osp.join(ROOT, 'tools', 'coco_c_eval.py')
 CORRUPTIONS = ['gaussian_noise', 'glass_blur']
 

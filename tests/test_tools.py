@@ -208,7 +208,7 @@ def test_select_query_and_heatmap():
 
 def test_vis_bad_input(vis_run, demo_root, tmp_path):
     student_cfg = osp.join(ROOT, 'configs', 'demo',
-                           'retinanet_r18-w16_12e_demo-coco.py')
+                           'retinanet_r18-w16_24e_demo-coco.py')
     with pytest.raises(ValueError, match='distillation config'):
         FeatureVis(student_cfg, vis_run['student_ckpt'])
     with pytest.raises(FileNotFoundError, match='nope.pth'):

@@ -12,7 +12,7 @@ from .conftest import ROOT, demo_cfg
 
 DISTILL = osp.join(
     ROOT, 'configs', 'demo',
-    'cwd_fpn_retinanet-r18-w32_retinanet-r18-w16_12e_demo-coco.py')
+    'cwd_fpn_retinanet-r18-w32_retinanet-r18-w16_24e_demo-coco.py')
 
 
 def randomize_bn(model: torch.nn.Module, seed: int) -> None:

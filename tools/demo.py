@@ -10,7 +10,7 @@
 5. Evaluates the three with the COCO metric (pycocotools through mmdet's
    CocoMetric) and prints a table.
 
-    python tools/demo.py [--work-dir work_dirs/demo] [--epochs 12]
+    python tools/demo.py [--work-dir work_dirs/demo] [--epochs 24]
 
 On 2 CPU cores the whole run takes about 10-15 minutes.
 """
@@ -30,15 +30,15 @@ from mmkd_ext.datasets import make_demo_coco  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CFG_DIR = osp.join(ROOT, 'configs', 'demo')
-TEACHER_CFG = osp.join(CFG_DIR, 'retinanet_r18-w32_12e_demo-coco.py')
-STUDENT_CFG = osp.join(CFG_DIR, 'retinanet_r18-w16_12e_demo-coco.py')
+TEACHER_CFG = osp.join(CFG_DIR, 'retinanet_r18-w32_24e_demo-coco.py')
+STUDENT_CFG = osp.join(CFG_DIR, 'retinanet_r18-w16_24e_demo-coco.py')
 DISTILL_CFGS = {
     'cankd':
     osp.join(CFG_DIR,
-             'cankd_fpn_retinanet-r18-w32_retinanet-r18-w16_12e_demo-coco.py'),
+             'cankd_fpn_retinanet-r18-w32_retinanet-r18-w16_24e_demo-coco.py'),
     'cwd':
     osp.join(CFG_DIR,
-             'cwd_fpn_retinanet-r18-w32_retinanet-r18-w16_12e_demo-coco.py'),
+             'cwd_fpn_retinanet-r18-w32_retinanet-r18-w16_24e_demo-coco.py'),
 }
 
 
@@ -86,7 +86,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--data-root', default='data/demo')
-    parser.add_argument('--epochs', type=int, default=12)
+    parser.add_argument('--epochs', type=int, default=24)
     parser.add_argument('--num-train', type=int, default=160)
     parser.add_argument('--num-val', type=int, default=60)
     parser.add_argument(

@@ -1,6 +1,7 @@
 # Demo distillation: the width-32 teacher into the width-16 student on the
 # FPN outputs P3-P6, with mmrazor's FpnTeacherDistill (the teacher runs its
-# backbone and neck only). The loss is set by tools/demo.py.
+# backbone and neck only), with mmrazor's ChannelWiseDivergence: the
+# `tools/demo.py --method cwd` baseline and the fixture of the runner tests.
 _base_ = ['./_base_/demo_coco.py', './_base_/retinanet_r18-tiny.py']
 
 teacher_ckpt = None  # set by tools/demo.py to the trained demo teacher
