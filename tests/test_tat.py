@@ -522,6 +522,7 @@ def test_seg_r18_student_loads_torchvision_weights(tmp_path):
     path = str(tmp_path / 'resnet18.pth')
     torch.save(src, path)
     backbone_cfg.init_cfg.checkpoint = path
+    backbone_cfg._scope_ = 'mmseg'
     backbone = SEG_MODELS.build(backbone_cfg)
     backbone.init_weights()
     state = backbone.state_dict()
