@@ -18,52 +18,26 @@
 # The rest is mmseg's DeepLabV3 R-18 80k recipe (auxiliary head 0.4, SGD
 # lr 0.01 poly, wd 5e-4, 4 GPUs x 2 crops); the TaT embeddings are trained
 # with the student.
-_base_ = [
-    'mmseg::_base_/datasets/cityscapes.py',
-    'mmseg::_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_80k.py'
-]
-
-custom_imports = dict(imports=['mmkd_ext'], allow_failed_imports=False)
+# Identical to the PSPNet config except the decode heads (ASPP instead of
+# PSP) and the teacher checkpoint.
+_base_ = ['./tat_decoder_pspnet-r101-d8_pspnet-r18-d8_4xb2-80k_cityscapes.py']
 
 # mmseg model zoo, DeepLabV3 R-101-D8 512x1024 80k Cityscapes:
 # deeplabv3_r101-d8_512x1024_80k_cityscapes_20200606_113503-9e428899.pth
 teacher_ckpt = 'path/to/deeplabv3_r101-d8_512x1024_80k_cityscapes_20200606_113503-9e428899.pth'  # noqa: E501
 
-crop_size = (512, 1024)
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 # Not in place: the recorded BN output must stay the map before the ReLU.
 act_cfg = dict(type='ReLU', inplace=False)
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255,
-    size=crop_size)
 
-# mmseg's deeplabv3_r101-d8_4xb2-80k_cityscapes-512x1024 model.
-teacher = dict(
-    _scope_='mmseg',
-    type='EncoderDecoder',
-    data_preprocessor=data_preprocessor,
-    backbone=dict(
-        type='ResNetV1c',
-        depth=101,
-        num_stages=4,
-        out_indices=(0, 1, 2, 3),
-        dilations=(1, 1, 2, 4),
-        strides=(1, 2, 1, 1),
-        norm_cfg=norm_cfg,
-        norm_eval=False,
-        style='pytorch',
-        contract_dilation=True),
-    decode_head=dict(
+
+def _aspp_head(in_channels, channels):
+    return dict(
+        _delete_=True,
         type='ASPPHead',
-        in_channels=2048,
+        in_channels=in_channels,
         in_index=3,
-        channels=512,
+        channels=channels,
         dilations=(1, 12, 24, 36),
         dropout_ratio=0.1,
         num_classes=19,
@@ -71,99 +45,12 @@ teacher = dict(
         act_cfg=act_cfg,
         align_corners=False,
         loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-    auxiliary_head=dict(
-        type='FCNHead',
-        in_channels=1024,
-        in_index=2,
-        channels=256,
-        num_convs=1,
-        concat_input=False,
-        dropout_ratio=0.1,
-        num_classes=19,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0))
 
-# mmseg's deeplabv3_r18-d8_4xb2-80k_cityscapes-512x1024 model (ImageNet
-# ResNetV1c-18 initialisation, downloaded at the first run).
-student = dict(
-    _scope_='mmseg',
-    type='EncoderDecoder',
-    data_preprocessor=data_preprocessor,
-    pretrained='open-mmlab://resnet18_v1c',
-    backbone=dict(
-        type='ResNetV1c',
-        depth=18,
-        num_stages=4,
-        out_indices=(0, 1, 2, 3),
-        dilations=(1, 1, 2, 4),
-        strides=(1, 2, 1, 1),
-        norm_cfg=norm_cfg,
-        norm_eval=False,
-        style='pytorch',
-        contract_dilation=True),
-    decode_head=dict(
-        type='ASPPHead',
-        in_channels=512,
-        in_index=3,
-        channels=128,
-        dilations=(1, 12, 24, 36),
-        dropout_ratio=0.1,
-        num_classes=19,
-        norm_cfg=norm_cfg,
-        act_cfg=act_cfg,
-        align_corners=False,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-    auxiliary_head=dict(
-        type='FCNHead',
-        in_channels=256,
-        in_index=2,
-        channels=64,
-        num_convs=1,
-        concat_input=False,
-        dropout_ratio=0.1,
-        num_classes=19,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
 
-feat = 'decode_head.bottleneck.bn'
 model = dict(
-    _scope_='mmrazor',
-    type='SingleTeacherDistill',
-    architecture=student,
-    teacher=teacher,
     teacher_ckpt=teacher_ckpt,
-    distiller=dict(
-        type='CheckedDistiller',
-        student_recorders=dict(feat=dict(type='ModuleOutputs', source=feat)),
-        teacher_recorders=dict(feat=dict(type='ModuleOutputs', source=feat)),
-        distill_losses=dict(
-            loss_tat=dict(
-                type='TaTSegLoss',
-                student_channels=128,
-                teacher_channels=512,
-                patch_counts=(8, 16),
-                groups=32,
-                anchor_counts=(16, 32),
-                alpha=1.6,
-                beta=1.0,
-                gamma=0.4,
-                per_sample_norm=True,
-                feat_size=(64, 128))),
-        loss_forward_mappings=dict(
-            loss_tat=dict(
-                s_feature=dict(from_student=True, recorder='feat'),
-                t_feature=dict(from_student=False, recorder='feat')))))
-
-find_unused_parameters = True
-
-val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
+    # mmseg's deeplabv3_r101-d8 / deeplabv3_r18-d8 4xb2-80k Cityscapes heads.
+    teacher=dict(decode_head=_aspp_head(2048, 512)),
+    architecture=dict(decode_head=_aspp_head(512, 128)))
+del _aspp_head
