@@ -44,17 +44,20 @@ Usage::
 import argparse
 import json
 import logging
-import os
 import os.path as osp
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import types
 
 import torch
 import torch.nn.functional as F
+from measure import (
+    MEMORY_ENV,
+    interleaved,
+    proc_status_bytes,
+    reset_peak_rss,
+)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 AFFINITIES = ('dot_product', 'embedded_gaussian', 'gaussian')
@@ -106,19 +109,6 @@ def _make(affinity, b, c, h, w, chunk_size=None, seed=0):
     return loss, s, t
 
 
-def _proc_status_bytes(key):
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(key + ':'):
-                return int(line.split()[1]) * 1024
-    raise KeyError(key)
-
-
-def _reset_peak_rss():
-    with open('/proc/self/clear_refs', 'w') as f:
-        f.write('5')
-
-
 def worker(args):
     """Memory of one variant in this (fresh) process; prints a JSON line."""
     b, c = args.batch, args.channels
@@ -131,18 +121,16 @@ def worker(args):
     ws, wt = s[:1, :, :8, :8].detach().requires_grad_(True), t[:1, :, :8, :8]
     fn(ws, wt).backward()
     loss.zero_grad(set_to_none=True)
-    base = _proc_status_bytes('VmRSS')
-    _reset_peak_rss()
+    base = reset_peak_rss()
 
     value = fn(s, t)
     value.backward()
-    peak = _proc_status_bytes('VmHWM')
+    peak = proc_status_bytes('VmHWM')
     torch.save(s.grad, args.grad_out)
     print(json.dumps(dict(value=float(value), extra_peak=peak - base)))
 
 
 def _run_worker(affinity, variant, args, grad_out):
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536')
     cmd = [sys.executable, osp.abspath(__file__), '--worker',
            '--affinity', affinity, '--variant', variant,
            '--batch', str(args.batch), '--channels', str(args.channels),
@@ -152,41 +140,16 @@ def _run_worker(affinity, variant, args, grad_out):
         cmd += ['--chunk-size', str(args.chunk_size)]
     if args.threads:
         cmd += ['--threads', str(args.threads)]
-    out = subprocess.run(cmd, env=env, check=True, capture_output=True,
+    out = subprocess.run(cmd, env=MEMORY_ENV, check=True, capture_output=True,
                          text=True, cwd=ROOT)
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def _interleaved(fns, repeat):
-    """Run the callables in turns: one warm-up round, then ``repeat``
-    rounds. Returns the median wall time of each, the medians over the
-    rounds of each one's wall time and CPU time (all threads) divided by
-    the first one's, and the wall times of all rounds."""
-    wall = [[] for _ in fns]
-    cpu = [[] for _ in fns]
-    for rnd in range(repeat + 1):
-        for i, fn in enumerate(fns):
-            start, start_cpu = time.perf_counter(), time.process_time()
-            fn()
-            if rnd:
-                wall[i].append(time.perf_counter() - start)
-                cpu[i].append(time.process_time() - start_cpu)
-
-    def ratios(times):
-        return [
-            statistics.median(a / b for a, b in zip(t, times[0]))
-            for t in times
-        ]
-
-    return ([statistics.median(t) for t in wall], ratios(wall), ratios(cpu),
-            wall)
 
 
 def _time_loss(affinity, args):
     loss, s, t = _make(affinity, args.batch, args.channels, *args.size,
                        chunk_size=args.chunk_size)
     full_fn = types.MethodType(full_matrix_loss, loss)
-    (t_ours, t_full), (_, speedup), (_, cpu_speedup), _ = _interleaved(
+    (t_ours, t_full), (_, speedup), (_, cpu_speedup), _ = interleaved(
         [lambda: loss(s, t).backward(),
          lambda: full_fn(s, t).backward()], args.repeat)
     return t_ours, t_full, speedup, cpu_speedup
@@ -272,7 +235,7 @@ def bench_step(args):
 
     names = ('distill (ours)', 'student step', 'teacher forward',
              'distill (full)')
-    medians, ratios, cpu_ratios, rounds = _interleaved([
+    medians, ratios, cpu_ratios, rounds = interleaved([
         lambda: model.train_step(batch, distill_optim),
         lambda: model.student.train_step(batch, student_optim),
         teacher_forward, full_matrix_step

@@ -9,22 +9,20 @@ fused SDPA on CUDA) against "direct" (``chunk_size=None``: the full
 (B, G, N, M) attention matrix is materialised and kept for backward), same
 modules and inputs, same run.
 
-Peak memory on CPU: every (case, variant) runs in a fresh subprocess with
-``MALLOC_MMAP_THRESHOLD_=65536`` so that glibc returns every freed buffer
-of 64 KiB or more to the OS (the resident set then follows the live
-tensors instead of the allocator's cache). After building the inputs and a
-small warm-up, the process resets its peak resident set size
-(``/proc/self/clear_refs`` <- 5) and reads ``VmRSS`` as the baseline; after
-one forward + backward, ``VmHWM - baseline`` is the step's extra peak memory
-(activations, the attention matrices, gradients). On CUDA,
-``torch.cuda.max_memory_allocated`` is used the same way.
+Peak memory: every (case, variant) runs one forward + backward in a fresh
+subprocess (see ``measure.py``; on CUDA ``torch.cuda.max_memory_allocated``).
+Time: both variants run in turns in the main process, a warm-up round, then
+``--repeats`` rounds; the ratios are medians of the per-round ratios.
 
 Denormals: without the ``1/sqrt(d)`` scaling, TaT's softmax is nearly
-one-hot and, on CPU, a large part of the probabilities are subnormal floats
-(~27% at 16384 keys, d = 512), which makes x86 matrix products 20-50x slower
-in both variants. The CPU runs therefore flush subnormals to zero
-(``torch.set_flush_denormal(True)``, what CPU training should use too);
-``--keep-denormals`` measures without it. GPUs are not affected.
+one-hot, and in float32 a large part of its probabilities underflow to
+subnormal numbers (~27% at 16384 keys, d = 512), which x86 CPUs process
+20-50x slower. Ours keeps them out itself (probabilities below eps^2 of
+their row are exact zeros); the direct form does not. The CPU runs
+therefore flush subnormals to zero in both (``torch.set_flush_denormal``,
+set before torch's thread pool exists: threads created earlier keep their
+own setting), which is the direct form's best case; ``--keep-denormals``
+measures the default setting instead. GPUs are not affected.
 
 Usage::
 
@@ -38,12 +36,13 @@ a few CPU cores.
 """
 import argparse
 import json
-import os
-import re
 import subprocess
 import sys
-import time
+from typing import List, Tuple
 
+from measure import MEMORY_ENV, interleaved, proc_status_bytes, reset_peak_rss
+
+CHUNK = 1024
 CASES = {
     # VOC R-18 setting: 8x8 patches, 256 patches, g = 64 (d = 2048).
     'patch_group_n16_g64': dict(kind='patch', c=512, hw=128, n=16, g=64),
@@ -66,11 +65,6 @@ CASES = {
     'one_to_all_in1k': dict(kind='one', cs=512, c=512, hw=7, k=3,
                             theta=False, b=32),
 }
-
-
-def _status_kib(field: str) -> int:
-    with open('/proc/self/status') as f:
-        return int(re.search(field + r':\s+(\d+)', f.read()).group(1))
 
 
 def _build(case: dict, chunk_size, hw: int, device: str):
@@ -115,84 +109,110 @@ def _build(case: dict, chunk_size, hw: int, device: str):
     return lambda: loss_fn(fs, ft).backward()
 
 
-def child(name: str, variant: str, repeats: int, device: str,
-          keep_denormals: bool) -> dict:
-    """Measure one (case, variant) in this (fresh) process."""
+def attention_sizes(case: dict, hw: int) -> List[Tuple[int, int]]:
+    """(batch x heads, positions) of each attention of a case."""
+    b = case.get('b', 2)
+    sizes = []
+    if case['kind'] in ('patch', 'seg'):
+        side = hw // min(case['n'], hw)
+        sizes.append((b * case['g'], side * side))
+    if case['kind'] in ('anchor', 'seg'):
+        side = hw // (hw // min(case['a'], hw))
+        sizes.append((b, side * side))
+    if case['kind'] == 'one':
+        sizes.append((b, hw * hw))
+    return sizes
+
+
+def _sync(device: str) -> None:
     import torch
-    if device == 'cpu' and not keep_denormals:
-        torch.set_flush_denormal(True)
-    case = CASES[name]
-    chunk_size = 1024 if variant == 'ours' else None
-    _build(case, chunk_size, 16 if case['hw'] > 16 else case['hw'],
-           device)()  # warm-up: thread pools, kernels
-    step = _build(case, chunk_size, case['hw'], device)
     if device == 'cuda':
         torch.cuda.synchronize()
+
+
+def memory_child(name: str, variant: str, device: str) -> dict:
+    """Extra peak memory of one forward + backward of one (case, variant),
+    in this fresh process."""
+    import torch
+    case = CASES[name]
+    chunk_size = CHUNK if variant == 'ours' else None
+    _build(case, chunk_size, min(case['hw'], 16), device)()  # warm-up
+    step = _build(case, chunk_size, case['hw'], device)
+    _sync(device)
+    if device == 'cuda':
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
     else:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')
-        base = _status_kib('VmRSS') * 1024
-    times, cpu_times = [], []
-    for _ in range(repeats):
-        start, cpu_start = time.perf_counter(), time.process_time()
-        step()
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-        cpu_times.append(time.process_time() - cpu_start)
-        if len(times) == 1:
-            peak = (torch.cuda.max_memory_allocated() if device == 'cuda'
-                    else _status_kib('VmHWM') * 1024)
-    return dict(time_s=sorted(times)[len(times) // 2],
-                cpu_s=sorted(cpu_times)[len(times) // 2],
-                extra_mib=(peak - base) / 2**20)
+        base = reset_peak_rss()
+    step()
+    _sync(device)
+    peak = (torch.cuda.max_memory_allocated() if device == 'cuda' else
+            proc_status_bytes('VmHWM'))
+    return dict(extra_mib=(peak - base) / 2**20)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--cases', nargs='+', default=list(CASES),
                         choices=list(CASES))
-    parser.add_argument('--repeats', type=int, default=3,
-                        help='timed runs per variant (one_to_all_seg: 1)')
+    parser.add_argument('--repeats', type=int, default=5,
+                        help='timed rounds (one_to_all_seg: 1)')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument('--keep-denormals', action='store_true',
                         help='do not flush subnormal floats to zero on CPU')
     parser.add_argument('--child', nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    import numpy  # noqa: F401  (first: its float limits warn when flushed)
+    import torch
+
+    # Before any other torch operation: the flag is per thread, and only
+    # threads created after it (torch's intra-op pool) inherit it.
+    flush = args.device == 'cpu' and not args.keep_denormals
+    if flush:
+        torch.set_flush_denormal(True)
     if args.child:
-        print(json.dumps(child(*args.child, args.repeats, args.device,
-                               args.keep_denormals)))
+        print(json.dumps(memory_child(*args.child, args.device)))
         return
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536')
-    print(f'device={args.device} cpus={os.cpu_count()} flush_denormal='
-          f'{args.device == "cpu" and not args.keep_denormals} (forward + '
-          'backward; wall and CPU (all threads) time: medians of the timed '
-          'runs)')
-    header = (f'{"case":24s} {"ours s":>8s} {"direct s":>9s} {"time":>6s} '
-              f'{"cpu":>6s} {"ours MiB":>9s} {"direct MiB":>11s} '
-              f'{"memory":>7s}')
-    print(header)
+    print(f'device={args.device} threads={torch.get_num_threads()} '
+          f'flush_denormal={flush}; forward + backward; ours: chunk_size='
+          f'{CHUNK} (fused SDPA on CUDA), the direct form where every '
+          f'attention has <= {CHUNK} positions')
+    print(f'{"case":22s} {"N":>6s} {"A MiB":>6s} {"ours s":>7s} '
+          f'{"direct s":>8s} {"time":>5s} {"cpu":>5s} {"ours MiB":>8s} '
+          f'{"direct MiB":>10s} {"memory":>6s}')
     for name in args.cases:
-        repeats = 1 if name == 'one_to_all_seg' else args.repeats
-        res = {}
+        case = CASES[name]
+        sizes = attention_sizes(case, case['hw'])
+        n_max = max(n for _, n in sizes)
+        attn_mib = sum(bh * n * n * 4 for bh, n in sizes) / 2**20
+        mem = {}
         for variant in ('ours', 'direct'):
             out = subprocess.run(
                 [sys.executable, __file__, '--child', name, variant,
-                 '--repeats', str(repeats), '--device', args.device] +
+                 '--device', args.device] +
                 (['--keep-denormals'] if args.keep_denormals else []),
-                env=env, capture_output=True, text=True, check=True)
-            res[variant] = json.loads(out.stdout.strip().splitlines()[-1])
-        ours, direct = res['ours'], res['direct']
-        print(f'{name:24s} {ours["time_s"]:8.3f} {direct["time_s"]:9.3f} '
-              f'{ours["time_s"] / direct["time_s"]:6.2f} '
-              f'{ours["cpu_s"] / direct["cpu_s"]:6.2f} '
-              f'{ours["extra_mib"]:9.0f} {direct["extra_mib"]:11.0f} '
-              f'{ours["extra_mib"] / max(direct["extra_mib"], 1e-9):7.2f}',
+                env=MEMORY_ENV, capture_output=True, text=True, check=True)
+            mem[variant] = json.loads(
+                out.stdout.strip().splitlines()[-1])['extra_mib']
+        steps = [_build(case, size, case['hw'], args.device)
+                 for size in (CHUNK, None)]
+        medians, ratios, cpu_ratios, _ = interleaved(
+            [lambda step=step: (step(), _sync(args.device))
+             for step in steps],
+            1 if name == 'one_to_all_seg' else args.repeats)
+        path = '' if n_max > CHUNK else ' (same path)'
+        print(f'{name:22s} {n_max:6d} {attn_mib:6.0f} {medians[0]:7.3f} '
+              f'{medians[1]:8.3f} {1 / ratios[1]:5.2f} '
+              f'{1 / cpu_ratios[1]:5.2f} {mem["ours"]:8.0f} '
+              f'{mem["direct"]:10.0f} '
+              f'{mem["ours"] / max(mem["direct"], 1e-9):6.2f}{path}',
               flush=True)
-    print('time, cpu, memory: ours / direct (lower is better); MiB = extra '
-          'peak memory of one forward + backward over the inputs')
+    print('N: positions of the largest attention; A MiB: all attention '
+          'matrices of one forward (float32); time, cpu: ours / direct, '
+          'median over the rounds of the per-round ratio of wall and '
+          'process CPU time (lower is better); MiB: extra peak memory of '
+          'one forward + backward; memory: ours / direct. "same path": '
+          'ours computes the direct form too (ratios show the noise).')
 
 
 if __name__ == '__main__':

@@ -17,7 +17,6 @@ from mmengine.runner.checkpoint import get_state_dict, save_checkpoint
 from mmrazor.registry import MODELS
 
 from mmkd_ext.models.losses import CanKDLoss
-from mmkd_ext.models.utils import direct_softmax_attention, softmax_attention
 from mmkd_ext.utils import extract_student_state_dict
 
 from .smoke import build_algorithm, make_batch, run_train_step
@@ -243,82 +242,6 @@ def test_bad_arguments():
 def test_registered():
     loss = MODELS.build(dict(type='CanKDLoss', in_channels=8))
     assert isinstance(loss, CanKDLoss)
-
-
-# ------------------------------------------- shared chunked attention
-# CanKD's softmax affinities run through softmax_attention; its CPU path
-# (query chunks, probabilities recomputed in backward from the saved
-# log-sum-exp) must equal the direct formula in value and in every gradient.
-
-
-@pytest.mark.parametrize('q_shape,k_shape,v_shape', [
-    ((2, 37, 5), (2, 11, 5), (2, 11, 3)),
-    ((2, 3, 37, 4), (2, 3, 9, 4), (2, 3, 9, 6)),
-    ((2, 3, 37, 4), (3, 9, 4), (1, 3, 9, 6)),  # broadcast batch dims
-])
-@pytest.mark.parametrize('chunk_size', [1, 8, 36])
-@pytest.mark.parametrize('scale', [1.0, 0.5])
-def test_chunked_attention_matches_direct(q_shape, k_shape, v_shape,
-                                          chunk_size, scale):
-    gen = torch.Generator().manual_seed(0)
-    q, k, v = (torch.randn(shape, generator=gen, dtype=torch.float64) * 2
-               for shape in (q_shape, k_shape, v_shape))
-    grad_out = torch.randn(torch.broadcast_shapes(
-        q_shape[:-2], k_shape[:-2], v_shape[:-2]) + (37, v_shape[-1]),
-        generator=gen, dtype=torch.float64)
-    results = []
-    for fn in (lambda *a: softmax_attention(*a, scale=scale,
-                                            chunk_size=chunk_size),
-               lambda *a: direct_softmax_attention(*a, scale=scale)):
-        inputs = [x.clone().requires_grad_(True) for x in (q, k, v)]
-        out = fn(*inputs)
-        grads = torch.autograd.grad(out, inputs, grad_out)
-        results.append((out, grads))
-    (out, grads), (ref, ref_grads) = results
-    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-13)
-    for got, want in zip(grads, ref_grads):
-        assert got.shape == want.shape
-        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
-
-
-def test_chunked_attention_partial_grads_and_no_grad():
-    gen = torch.Generator().manual_seed(1)
-    q, k, v = (torch.randn(2, n, 4, generator=gen, dtype=torch.float64)
-               for n in (13, 7, 7))
-    ref = direct_softmax_attention(q, k, v)
-    with torch.no_grad():
-        q.requires_grad_(True)
-        torch.testing.assert_close(softmax_attention(q, k, v, chunk_size=4),
-                                   ref)
-    # Only q needs a gradient: k and v get none, q's is right.
-    out = softmax_attention(q, k, v, chunk_size=4)
-    out.sum().backward()
-    assert k.grad is None and v.grad is None
-    q_ref = q.detach().clone().requires_grad_(True)
-    direct_softmax_attention(q_ref, k, v).sum().backward()
-    torch.testing.assert_close(q.grad, q_ref.grad)
-    # Large logits stay finite (max-subtracted exponentials).
-    big = softmax_attention(q * 300, k, v, chunk_size=4)
-    torch.testing.assert_close(big, direct_softmax_attention(q * 300, k, v))
-    # Peaked float32 rows (logits ~ 70 std; probabilities below eps**2 are
-    # exact zeros): the same values and gradients as the direct float32
-    # formula, to float32 rounding.
-    q32, k32, v32 = (torch.randn(2, n, 64, generator=gen) * 3
-                     for n in (300, 200, 200))
-    results = []
-    for fn in (lambda *a: softmax_attention(*a, chunk_size=64),
-               direct_softmax_attention):
-        inputs = [x.clone().requires_grad_(True) for x in (q32, k32, v32)]
-        out = fn(*inputs)
-        results.append([out] + list(
-            torch.autograd.grad(out.square().sum(), inputs)))
-    for got, want in zip(*results):
-        assert (got - want).abs().max() <= 1e-5 * want.abs().max()
-    k.requires_grad_(True)
-    v.requires_grad_(True)
-    assert torch.autograd.gradcheck(
-        lambda a, b, c: softmax_attention(a, b, c, scale=0.7, chunk_size=3),
-        (q.detach().requires_grad_(True), k, v), fast_mode=True)
 
 
 # ---------------------------------------------------------------- configs

@@ -254,10 +254,14 @@ class TaTLoss(nn.Module):
     directly and returns it as well (for heat maps).
 
     Note:
-        Without scaling the softmax is nearly one-hot, and on x86 CPUs many
-        of its float32 probabilities are subnormal (about a quarter at 16384
-        positions, d = 512), which slows the matrix products 20-50x; on CPU
-        call ``torch.set_flush_denormal(True)``. GPUs are not affected.
+        Without scaling the softmax is nearly one-hot, and many of its
+        float32 probabilities are subnormal (about a quarter at 16384
+        positions, d = 512), which x86 CPUs process 20-50x slower. The
+        chunked path keeps them out itself; the direct form
+        (``chunk_size=None``, ``return_map=True``) does not: on CPU, call
+        ``torch.set_flush_denormal(True)`` at the start of the process,
+        before torch's first multi-threaded operation (threads created
+        earlier keep their own setting). GPUs are not affected.
 
     Args:
         student_channels (int): Cs.

@@ -1,3 +1,9 @@
-from .attention import direct_softmax_attention, softmax_attention
+from .attention import (
+    direct_softmax_attention,
+    fused_sdpa_supported,
+    softmax_attention,
+)
 
-__all__ = ['direct_softmax_attention', 'softmax_attention']
+__all__ = [
+    'direct_softmax_attention', 'fused_sdpa_supported', 'softmax_attention'
+]

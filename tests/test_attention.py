@@ -1,0 +1,178 @@
+# Copyright (c) mmkd_ext contributors. All rights reserved.
+"""Tests of the softmax attention shared by CanKD and TaT
+(``mmkd_ext.models.utils.attention``).
+
+Its chunked path (query chunks, probabilities recomputed in backward from
+the saved log-sum-exp) and its fused-kernel dispatch must equal the direct
+formula in value and in every gradient; the fused kernel is used only where
+it does not materialise the matrix.
+"""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmkd_ext.models.utils import attention as attention_mod
+from mmkd_ext.models.utils import (
+    direct_softmax_attention,
+    fused_sdpa_supported,
+    softmax_attention,
+)
+
+
+@pytest.mark.parametrize('q_shape,k_shape,v_shape', [
+    ((2, 37, 5), (2, 11, 5), (2, 11, 3)),
+    ((2, 3, 37, 4), (2, 3, 9, 4), (2, 3, 9, 6)),
+    ((2, 3, 37, 4), (3, 9, 4), (1, 3, 9, 6)),  # broadcast batch dims
+])
+@pytest.mark.parametrize('chunk_size', [1, 8, 36])
+@pytest.mark.parametrize('scale', [1.0, 0.5])
+def test_chunked_attention_matches_direct(q_shape, k_shape, v_shape,
+                                          chunk_size, scale):
+    gen = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(shape, generator=gen, dtype=torch.float64) * 2
+               for shape in (q_shape, k_shape, v_shape))
+    grad_out = torch.randn(torch.broadcast_shapes(
+        q_shape[:-2], k_shape[:-2], v_shape[:-2]) + (37, v_shape[-1]),
+        generator=gen, dtype=torch.float64)
+    results = []
+    for fn in (lambda *a: softmax_attention(*a, scale=scale,
+                                            chunk_size=chunk_size),
+               lambda *a: direct_softmax_attention(*a, scale=scale)):
+        inputs = [x.clone().requires_grad_(True) for x in (q, k, v)]
+        out = fn(*inputs)
+        grads = torch.autograd.grad(out, inputs, grad_out)
+        results.append((out, grads))
+    (out, grads), (ref, ref_grads) = results
+    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-13)
+    for got, want in zip(grads, ref_grads):
+        assert got.shape == want.shape
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_chunked_attention_partial_grads_and_no_grad():
+    gen = torch.Generator().manual_seed(1)
+    q, k, v = (torch.randn(2, n, 4, generator=gen, dtype=torch.float64)
+               for n in (13, 7, 7))
+    ref = direct_softmax_attention(q, k, v)
+    with torch.no_grad():
+        q.requires_grad_(True)
+        torch.testing.assert_close(softmax_attention(q, k, v, chunk_size=4),
+                                   ref)
+    # Only q needs a gradient: k and v get none, q's is right.
+    out = softmax_attention(q, k, v, chunk_size=4)
+    out.sum().backward()
+    assert k.grad is None and v.grad is None
+    q_ref = q.detach().clone().requires_grad_(True)
+    direct_softmax_attention(q_ref, k, v).sum().backward()
+    torch.testing.assert_close(q.grad, q_ref.grad)
+    # Large logits stay finite (max-subtracted exponentials).
+    big = softmax_attention(q * 300, k, v, chunk_size=4)
+    torch.testing.assert_close(big, direct_softmax_attention(q * 300, k, v))
+    # Peaked float32 rows (logits ~ 70 std; probabilities below eps**2 are
+    # exact zeros): the same values and gradients as the direct float32
+    # formula, to float32 rounding.
+    q32, k32, v32 = (torch.randn(2, n, 64, generator=gen) * 3
+                     for n in (300, 200, 200))
+    results = []
+    for fn in (lambda *a: softmax_attention(*a, chunk_size=64),
+               direct_softmax_attention):
+        inputs = [x.clone().requires_grad_(True) for x in (q32, k32, v32)]
+        out = fn(*inputs)
+        results.append([out] + list(
+            torch.autograd.grad(out.square().sum(), inputs)))
+    for got, want in zip(*results):
+        assert (got - want).abs().max() <= 1e-5 * want.abs().max()
+    k.requires_grad_(True)
+    v.requires_grad_(True)
+    assert torch.autograd.gradcheck(
+        lambda a, b, c: softmax_attention(a, b, c, scale=0.7, chunk_size=3),
+        (q.detach().requires_grad_(True), k, v), fast_mode=True)
+
+
+def _channels_last_view(b, n, d, gen, dtype=torch.float64):
+    """(B, N, d) view of a (B, d, N) tensor, as CanKD and TaT pass NCHW
+    maps: the last dimension has stride N."""
+    return torch.randn(b, d, n, generator=gen, dtype=dtype).transpose(1, 2)
+
+
+def test_fused_sdpa_supported_follows_torch_choice():
+    gen = torch.Generator().manual_seed(2)
+    q, k, v = (torch.randn(2, 1, 16, 8, generator=gen) for _ in range(3))
+    assert fused_sdpa_supported(q, k, v)
+    # A strided last dimension or a different value size: math fallback.
+    q_t = _channels_last_view(2, 16, 8, gen, torch.float32).unsqueeze(1)
+    assert q_t.stride(-1) != 1
+    assert not fused_sdpa_supported(q_t, k, v)
+    assert fused_sdpa_supported(q_t.contiguous(), k, v)
+    assert not fused_sdpa_supported(q, k, v[..., :4])
+
+
+def test_cpu_default_never_calls_sdpa(monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError('SDPA called on CPU by default')
+
+    monkeypatch.setattr(attention_mod.F, 'scaled_dot_product_attention',
+                        forbidden)
+    gen = torch.Generator().manual_seed(3)
+    q, k, v = (torch.randn(2, 40, 8, generator=gen) for _ in range(3))
+    torch.testing.assert_close(softmax_attention(q, k, v, chunk_size=16),
+                               direct_softmax_attention(q, k, v))
+
+
+def _record_sdpa(monkeypatch):
+    calls = []
+    real = F.scaled_dot_product_attention
+
+    def record(q, k, v, **kwargs):
+        calls.append([x.stride(-1) for x in (q, k, v)])
+        return real(q, k, v, **kwargs)
+
+    monkeypatch.setattr(attention_mod.F, 'scaled_dot_product_attention',
+                        record)
+    return calls
+
+
+@pytest.mark.parametrize('dv', [6, 3])
+def test_default_dispatch_uses_fused_kernel_only_where_supported(
+        monkeypatch, dv):
+    """The CUDA default path, exercised on CPU (the device test patched):
+    strided inputs are made contiguous for the fused kernel; inputs no fused
+    kernel takes (here dv != d) go to the chunked path instead of SDPA's
+    math fallback. Values and all gradients equal the direct form."""
+    calls = _record_sdpa(monkeypatch)
+    monkeypatch.setattr(attention_mod, '_sdpa_by_default', lambda q: True)
+    gen = torch.Generator().manual_seed(4)
+    q = _channels_last_view(2, 37, 6, gen)
+    k = _channels_last_view(2, 11, 6, gen)
+    v = _channels_last_view(2, 11, dv, gen)
+    grad_out = torch.randn(2, 37, dv, generator=gen, dtype=torch.float64)
+    results = []
+    for fn in (lambda *a: softmax_attention(*a, chunk_size=8),
+               direct_softmax_attention):
+        inputs = [x.detach().requires_grad_(True) for x in (q, k, v)]
+        out = fn(*inputs)
+        results.append([out] +
+                       list(torch.autograd.grad(out, inputs, grad_out)))
+    fused = dv == 6
+    assert calls == ([[1, 1, 1]] if fused else [])
+    for got, want in zip(*results):
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_use_sdpa_flags(monkeypatch):
+    calls = _record_sdpa(monkeypatch)
+    gen = torch.Generator().manual_seed(5)
+    q, k, v = (torch.randn(2, 20, 4, generator=gen, dtype=torch.float64)
+               for _ in range(3))
+    ref = direct_softmax_attention(q, k, v, scale=0.5)
+    # True: always SDPA, even where only its math kernel takes the inputs.
+    torch.testing.assert_close(
+        softmax_attention(q, k, v[..., :3], 0.5, use_sdpa=True),
+        direct_softmax_attention(q, k, v[..., :3], scale=0.5))
+    assert len(calls) == 1
+    monkeypatch.setattr(attention_mod, '_sdpa_by_default', lambda q: True)
+    torch.testing.assert_close(
+        softmax_attention(q, k, v, 0.5, chunk_size=8, use_sdpa=False), ref)
+    assert len(calls) == 1
+    torch.testing.assert_close(softmax_attention(q, k, v, 0.5), ref)
+    assert len(calls) == 2
