@@ -176,3 +176,18 @@ def test_use_sdpa_flags(monkeypatch):
     assert len(calls) == 1
     torch.testing.assert_close(softmax_attention(q, k, v, 0.5), ref)
     assert len(calls) == 2
+
+
+def test_chunk_size_none_is_the_direct_form_everywhere(monkeypatch):
+    """``chunk_size=None`` is the reference (benchmarks' direct variant):
+    no fused kernel on CUDA either, unless forced."""
+    calls = _record_sdpa(monkeypatch)
+    monkeypatch.setattr(attention_mod, '_sdpa_by_default', lambda q: True)
+    gen = torch.Generator().manual_seed(6)
+    q, k, v = (torch.randn(2, 20, 4, generator=gen, dtype=torch.float64)
+               for _ in range(3))
+    torch.testing.assert_close(softmax_attention(q, k, v, chunk_size=None),
+                               direct_softmax_attention(q, k, v))
+    assert calls == []
+    softmax_attention(q, k, v, chunk_size=None, use_sdpa=True)
+    assert len(calls) == 1

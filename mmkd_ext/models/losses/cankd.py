@@ -77,7 +77,8 @@ class CanKDLoss(nn.Module):
             Defaults to True.
         loss_weight (float): :math:`\mu`. Defaults to 5.0.
         chunk_size (int, optional): Queries per chunk for the softmax
-            affinities on the chunked (non-CUDA) path; ``None``: one chunk.
+            affinities on the chunked path (CPU, or CUDA inputs no fused
+            kernel takes); ``None``: the direct form on every device.
             Two (B, chunk_size, M) blocks are alive at a time; larger
             chunks run closer to the full form's speed. Defaults to 4096.
 

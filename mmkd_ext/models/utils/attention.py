@@ -211,14 +211,17 @@ def softmax_attention(q: Tensor,
         v (Tensor): Values, shape (..., M, dv).
         scale (float): Multiplier of the logits. CanKD and TaT use 1.0 (no
             ``1/sqrt(d)``), which must be passed explicitly to SDPA.
-        chunk_size (int, optional): Queries per chunk on the chunked path.
-            ``None`` or a value >= N computes the direct form.
+        chunk_size (int, optional): Queries per chunk on the chunked path
+            (a value >= N: the direct form). ``None``: the direct form on
+            every device (a reference; the fused kernel only if
+            ``use_sdpa=True``). Defaults to 1024.
         use_sdpa (bool, optional): ``True``: always call torch's
             ``scaled_dot_product_attention`` (whichever kernel it picks);
             ``False``: never. ``None`` (default): call it on CUDA when a
             fused kernel takes the inputs (made contiguous in their last
-            dimension first, see :func:`fused_sdpa_supported`), otherwise
-            use the chunked path (on CPU always: see the module docstring).
+            dimension first, see :func:`fused_sdpa_supported`) and
+            ``chunk_size`` is not None, otherwise use the chunked path (on
+            CPU always: see the module docstring).
 
     Returns:
         Tensor: Shape (..., N, dv).
@@ -227,7 +230,8 @@ def softmax_attention(q: Tensor,
         raise ValueError(
             'softmax_attention: incompatible shapes q=%s, k=%s, v=%s' %
             (tuple(q.shape), tuple(k.shape), tuple(v.shape)))
-    if use_sdpa is not False and (use_sdpa or _sdpa_by_default(q)):
+    if use_sdpa or (use_sdpa is None and chunk_size is not None
+                    and _sdpa_by_default(q)):
         # Fused kernels need a unit stride in the last dimension; CanKD's
         # and TaT's (..., positions, channels) views of NCHW maps have not.
         fused_q, fused_k, fused_v = (x if x.stride(-1) == 1 else
