@@ -357,3 +357,25 @@ def test_our_extensions_carry_no_paper_numbers():
         _, model = listed[f'configs/{rel}']
         assert 'untuned' in model['Metadata']['Extension']
         assert all(r['Metrics'] == {} for r in model['Results']), rel
+
+
+def _paths_of_key(obj, key, path='cfg'):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if k == key:
+                yield f'{path}.{k}'
+            yield from _paths_of_key(v, key, f'{path}.{k}')
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            yield from _paths_of_key(v, key, f'{path}[{i}]')
+
+
+@pytest.mark.parametrize('rel', _all_configs())
+def test_no_merge_directive_left_in_a_built_config(rel):
+    """``_delete_=True`` acts only where a base defines the key; left over
+    in the built config it reaches the built object as an unexpected
+    keyword (e.g. ``SingleTeacherDistillValLoop(_delete_=True)`` fails when
+    training first validates)."""
+    cfg = Config.fromfile(osp.join(ROOT, rel)).to_dict()
+    left = list(_paths_of_key(cfg, '_delete_'))
+    assert not left, f'{rel}: unresolved _delete_ at {left}'

@@ -6,49 +6,18 @@
 # crops, 2 images per GPU; the paper trains on 2 GPUs.
 # Paper: student 76.70 mIoU -> CanKD 77.34 mIoU, with mu = 10
 # (the authors' loss_weight=20 on their halved MSE).
-_base_ = ['mmseg::deeplabv3/deeplabv3_r18-d8_4xb2-80k_cityscapes-512x1024.py']
-
-custom_imports = dict(imports=['mmkd_ext'], allow_failed_imports=False)
+# Inherits the DeepLabV3 R-101-D8 -> R-18-D8 config (same student, schedule
+# and distiller); sets the PSPNet teacher and mu = 10.
+_base_ = [
+    './cankd_backbone_deeplabv3-r101-d8_deeplabv3-r18-d8_2xb2-80k_cityscapes.py'
+]
 
 # mmseg model zoo, PSPNet R-101-D8 512x1024 80k Cityscapes:
 # pspnet_r101-d8_512x1024_80k_cityscapes_20200606_112211-e1e1100f.pth
 teacher_ckpt = 'path/to/pspnet_r101-d8_512x1024_80k_cityscapes_20200606_112211-e1e1100f.pth'
 
-student = _base_.model
-
 model = dict(
-    _scope_='mmrazor',
-    _delete_=True,
-    type='SingleTeacherDistill',
-    architecture=student,
     teacher=dict(
-        cfg_path='mmseg::pspnet/pspnet_r101-d8_4xb2-80k_cityscapes-512x1024.py',
-        pretrained=False),
+        cfg_path='mmseg::pspnet/pspnet_r101-d8_4xb2-80k_cityscapes-512x1024.py'),
     teacher_ckpt=teacher_ckpt,
-    distiller=dict(
-        type='CheckedDistiller',
-        student_recorders=dict(
-            feat=dict(type='ModuleOutputs', source='backbone.layer4')),
-        teacher_recorders=dict(
-            feat=dict(type='ModuleOutputs', source='backbone.layer4')),
-        connectors=dict(
-            loss_cankd_sfeat=dict(
-                type='ConvModuleConnector',
-                in_channel=512,
-                out_channel=2048,
-                norm_cfg=None,
-                act_cfg=None)),
-        distill_losses=dict(
-            loss_cankd=dict(
-                type='CanKDLoss', in_channels=2048, loss_weight=10.0)),
-        loss_forward_mappings=dict(
-            loss_cankd=dict(
-                s_feature=dict(
-                    from_student=True,
-                    recorder='feat',
-                    connector='loss_cankd_sfeat'),
-                t_feature=dict(from_student=False, recorder='feat')))))
-
-find_unused_parameters = True
-
-val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
+    distiller=dict(distill_losses=dict(loss_cankd=dict(loss_weight=10.0))))

@@ -4,6 +4,7 @@
 # student's cross-entropy. The supplement follows "the official schedule"
 # for 100 epochs: mmpretrain's ResNet recipe, SGD lr 0.1 for 8 GPUs x 32
 # images, momentum 0.9, wd 1e-4, x0.1 at epochs 30/60/90.
+# The ResNet-50 -> MobileNetV1 config inherits this one.
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32.py',
     'mmpretrain::_base_/schedules/imagenet_bs256.py',

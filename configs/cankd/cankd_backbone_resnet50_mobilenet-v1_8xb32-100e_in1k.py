@@ -5,28 +5,19 @@
 # 2048 first. The supplement follows "the official schedule" for 100 epochs:
 # mmpretrain's ResNet recipe, SGD lr 0.1 for 8 GPUs x 32 images, momentum
 # 0.9, wd 1e-4, x0.1 at epochs 30/60/90.
-_base_ = [
-    'mmpretrain::_base_/datasets/imagenet_bs32.py',
-    'mmpretrain::_base_/schedules/imagenet_bs256.py',
-    'mmpretrain::_base_/default_runtime.py'
-]
-
-custom_imports = dict(imports=['mmkd_ext'], allow_failed_imports=False)
+# Inherits the ResNet-34 -> ResNet-18 config (data, schedule, runtime, the
+# distiller's teacher recorder, CanKD loss and mapping); sets the student, the
+# teacher, the student's recorded stage, the connector and the loss's input
+# channels.
+_base_ = ['./cankd_backbone_resnet34_resnet18_8xb32-100e_in1k.py']
 
 # mmpretrain model zoo, ResNet-50 8xb32 ImageNet-1k:
 # resnet50_8xb32_in1k_20210831-ea4938fc.pth
 teacher_ckpt = 'path/to/resnet50_8xb32_in1k_20210831-ea4938fc.pth'
 
 model = dict(
-    _scope_='mmrazor',
-    type='SingleTeacherDistill',
-    data_preprocessor=dict(
-        type='mmpretrain.ClsDataPreprocessor',
-        num_classes=1000,
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
     architecture=dict(
+        _delete_=True,
         _scope_='mmpretrain',
         type='ImageClassifier',
         # mmkd_ext's MobileNetV1 (1024-channel last map)
@@ -38,16 +29,10 @@ model = dict(
             in_channels=1024,
             loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
             topk=(1, 5))),
-    teacher=dict(
-        cfg_path='mmpretrain::resnet/resnet50_8xb32_in1k.py',
-        pretrained=False),
+    teacher=dict(cfg_path='mmpretrain::resnet/resnet50_8xb32_in1k.py'),
     teacher_ckpt=teacher_ckpt,
     distiller=dict(
-        type='CheckedDistiller',
-        student_recorders=dict(
-            feat=dict(type='ModuleOutputs', source='backbone.layers.12')),
-        teacher_recorders=dict(
-            feat=dict(type='ModuleOutputs', source='backbone.layer4')),
+        student_recorders=dict(feat=dict(source='backbone.layers.12')),
         connectors=dict(
             loss_cankd_sfeat=dict(
                 type='ConvModuleConnector',
@@ -55,17 +40,6 @@ model = dict(
                 out_channel=2048,
                 norm_cfg=None,
                 act_cfg=None)),
-        distill_losses=dict(
-            loss_cankd=dict(
-                type='CanKDLoss', in_channels=2048, loss_weight=5.0)),
+        distill_losses=dict(loss_cankd=dict(in_channels=2048)),
         loss_forward_mappings=dict(
-            loss_cankd=dict(
-                s_feature=dict(
-                    from_student=True,
-                    recorder='feat',
-                    connector='loss_cankd_sfeat'),
-                t_feature=dict(from_student=False, recorder='feat')))))
-
-find_unused_parameters = True
-
-val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
+            loss_cankd=dict(s_feature=dict(connector='loss_cankd_sfeat')))))

@@ -9,22 +9,17 @@
 # (CanKD's COCO / ImageNet default), UNTUNED: against this recipe's CE / B it
 # weighs the distillation more than CanKD's own configs (mu 5 against a CE of
 # weight 1); see configs/cankd/README.md.
-_base_ = ['../tat/tat_decoder_deeplabv3plus-r101-d16_deeplabv3plus-mobilenet-v2-d16_1xb12-100e_voc12aug.py']  # noqa: E501
+# Inherits TaT's config of this pair (teacher, student, data, schedule,
+# optimizer) and the CanKD distiller of
+# ./_base_/cankd_decoder_deeplabv3plus.py (shared by the cankd_decoder_*
+# configs); sets the teacher's BN mode and replaces TaT's distiller.
+_base_ = [
+    '../tat/tat_decoder_deeplabv3plus-r101-d16_deeplabv3plus-mobilenet-v2-d16_1xb12-100e_voc12aug.py',  # noqa: E501
+    './_base_/cankd_decoder_deeplabv3plus.py'
+]
 
-feat = 'decode_head.sep_bottleneck.1.pointwise_conv.bn'
 model = dict(
     # The teacher's BN in eval mode (mmrazor's default, as CanKD's other
     # configs); the TaT base runs it in train mode as TaT's authors do.
     teacher_norm_eval=True,
-    distiller=dict(
-        _delete_=True,
-        type='CheckedDistiller',
-        student_recorders=dict(feat=dict(type='ModuleOutputs', source=feat)),
-        teacher_recorders=dict(feat=dict(type='ModuleOutputs', source=feat)),
-        distill_losses=dict(
-            loss_cankd=dict(
-                type='CanKDLoss', in_channels=512, loss_weight=5.0)),
-        loss_forward_mappings=dict(
-            loss_cankd=dict(
-                s_feature=dict(from_student=True, recorder='feat'),
-                t_feature=dict(from_student=False, recorder='feat')))))
+    distiller=dict(_delete_=True, **_base_.cankd_distiller))

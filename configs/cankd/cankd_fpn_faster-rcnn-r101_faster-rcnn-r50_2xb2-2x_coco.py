@@ -4,9 +4,14 @@
 # The authors' recipe: SGD lr 0.005 for 2 GPUs x 2 images, momentum 0.9,
 # wd 1e-4, grad clip 35, 2x schedule (24 epochs, x0.1 at 16 and 22).
 # Paper: student 38.4 AP -> CanKD 40.1 AP.
-_base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_2x_coco.py']
-
-custom_imports = dict(imports=['mmkd_ext'], allow_failed_imports=False)
+# Inherits the student (mmdet's config) and, from ./_base_/cankd_fpn.py
+# (shared by the three cankd_fpn_* configs), the CanKD distiller,
+# custom_imports and find_unused_parameters; sets the teacher and the
+# authors' recipe.
+_base_ = [
+    'mmdet::faster_rcnn/faster-rcnn_r50_fpn_2x_coco.py',
+    './_base_/cankd_fpn.py'
+]
 
 # mmdet model zoo, Faster R-CNN R-101-FPN 2x:
 # faster_rcnn_r101_fpn_2x_coco_bbox_mAP-0.398_20200504_210455-1d2dac9c.pth
@@ -23,38 +28,7 @@ model = dict(
         cfg_path='mmdet::faster_rcnn/faster-rcnn_r101_fpn_2x_coco.py',
         pretrained=False),
     teacher_ckpt=teacher_ckpt,
-    distiller=dict(
-        type='CheckedDistiller',
-        student_recorders=dict(fpn=dict(type='ModuleOutputs', source='neck')),
-        teacher_recorders=dict(fpn=dict(type='ModuleOutputs', source='neck')),
-        distill_losses=dict(
-            loss_cankd_fpn0=dict(
-                type='CanKDLoss', in_channels=256, loss_weight=5.0),
-            loss_cankd_fpn1=dict(
-                type='CanKDLoss', in_channels=256, loss_weight=5.0),
-            loss_cankd_fpn2=dict(
-                type='CanKDLoss', in_channels=256, loss_weight=5.0),
-            loss_cankd_fpn3=dict(
-                type='CanKDLoss', in_channels=256, loss_weight=5.0)),
-        loss_forward_mappings=dict(
-            loss_cankd_fpn0=dict(
-                s_feature=dict(from_student=True, recorder='fpn', data_idx=0),
-                t_feature=dict(from_student=False, recorder='fpn',
-                               data_idx=0)),
-            loss_cankd_fpn1=dict(
-                s_feature=dict(from_student=True, recorder='fpn', data_idx=1),
-                t_feature=dict(from_student=False, recorder='fpn',
-                               data_idx=1)),
-            loss_cankd_fpn2=dict(
-                s_feature=dict(from_student=True, recorder='fpn', data_idx=2),
-                t_feature=dict(from_student=False, recorder='fpn',
-                               data_idx=2)),
-            loss_cankd_fpn3=dict(
-                s_feature=dict(from_student=True, recorder='fpn', data_idx=3),
-                t_feature=dict(from_student=False, recorder='fpn',
-                               data_idx=3)))))
-
-find_unused_parameters = True
+    distiller=_base_.cankd_distiller)
 
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
 

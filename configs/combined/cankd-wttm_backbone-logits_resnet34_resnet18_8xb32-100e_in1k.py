@@ -12,13 +12,12 @@
 # Both papers' ImageNet recipe: mmpretrain's ResNet schedule, SGD lr 0.1 for
 # 8 GPUs x 32 images, momentum 0.9, wd 1e-4, x0.1 at epochs 30/60/90, 100
 # epochs.
-_base_ = [
-    'mmpretrain::_base_/datasets/imagenet_bs32.py',
-    'mmpretrain::_base_/schedules/imagenet_bs256.py',
-    'mmpretrain::_base_/default_runtime.py'
-]
+_base_ = ['../wttm/_base_/logits_resnet34_resnet18_8xb32-100e_in1k.py']
 
-custom_imports = dict(imports=['mmkd_ext'], allow_failed_imports=False)
+# The base (the WTTM ImageNet setup) sets the data, the schedule, the
+# teacher and the fc logit recorders; here the teacher checkpoint is
+# mmpretrain's, the student is given by mmpretrain's ResNet-18 config, and
+# the layer4 recorders and both losses are added.
 
 # mmpretrain model zoo, ResNet-34 8xb32 ImageNet-1k:
 # resnet34_8xb32_in1k_20210831-f257d4e6.pth (the WTTM paper's teacher is
@@ -27,29 +26,16 @@ custom_imports = dict(imports=['mmkd_ext'], allow_failed_imports=False)
 teacher_ckpt = 'path/to/resnet34_8xb32_in1k_20210831-f257d4e6.pth'
 
 model = dict(
-    _scope_='mmrazor',
-    type='SingleTeacherDistill',
-    data_preprocessor=dict(
-        type='mmpretrain.ClsDataPreprocessor',
-        num_classes=1000,
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
     architecture=dict(
+        _delete_=True,
         cfg_path='mmpretrain::resnet/resnet18_8xb32_in1k.py',
-        pretrained=False),
-    teacher=dict(
-        cfg_path='mmpretrain::resnet/resnet34_8xb32_in1k.py',
         pretrained=False),
     teacher_ckpt=teacher_ckpt,
     distiller=dict(
-        type='CheckedDistiller',
         student_recorders=dict(
-            feat=dict(type='ModuleOutputs', source='backbone.layer4'),
-            fc=dict(type='ModuleOutputs', source='head.fc')),
+            feat=dict(type='ModuleOutputs', source='backbone.layer4')),
         teacher_recorders=dict(
-            feat=dict(type='ModuleOutputs', source='backbone.layer4'),
-            fc=dict(type='ModuleOutputs', source='head.fc')),
+            feat=dict(type='ModuleOutputs', source='backbone.layer4')),
         distill_losses=dict(
             loss_cankd=dict(
                 type='CanKDLoss', in_channels=512, loss_weight=5.0),
@@ -61,7 +47,3 @@ model = dict(
             loss_wttm=dict(
                 preds_S=dict(from_student=True, recorder='fc'),
                 preds_T=dict(from_student=False, recorder='fc')))))
-
-find_unused_parameters = True
-
-val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

@@ -9,17 +9,13 @@
 #
 # Before training, compute the teacher statistics once:
 #   python tools/letkd_prepare.py THIS_CONFIG   (writes `letkd_file`)
-_base_ = [
-    'mmpretrain::_base_/datasets/imagenet_bs32.py',
-    'mmpretrain::_base_/schedules/imagenet_bs256.py',
-    'mmpretrain::_base_/default_runtime.py'
-]
+_base_ = ['../wttm/_base_/logits_resnet34_resnet18_8xb32-100e_in1k.py']
 
-custom_imports = dict(imports=['mmkd_ext'], allow_failed_imports=False)
-
-# torchvision ResNet34_Weights.IMAGENET1K_V1 (73.31 top-1) converted to
-# mmpretrain keys, see configs/wttm/README.md
-teacher_ckpt = 'path/to/resnet34_torchvision-in1k_mmpretrain.pth'
+# The base (the WTTM ImageNet setup) sets the data, the schedule, the
+# teacher (torchvision ResNet-34, see configs/wttm/README.md) and the
+# ResNet-18 classifier; here the classifier is wrapped in LetKDStudent with
+# the KD layer, the base's logit recorders are replaced by the KD layer's and
+# SGD uses Nesterov momentum.
 
 # Written by tools/letkd_prepare.py; training refuses a file computed for
 # another teacher checkpoint, layer, channel count or K.
@@ -32,48 +28,24 @@ letkd_targets = dict(
         num_templates=4096))
 
 model = dict(
-    _scope_='mmrazor',
     type='LetKDDistill',
-    data_preprocessor=dict(
-        type='mmpretrain.ClsDataPreprocessor',
-        num_classes=1000,
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
     architecture=dict(
         # The KD layer is part of the student (kept at test time).
+        _delete_=True,
         type='mmrazor.LetKDStudent',
-        model=dict(
-            _scope_='mmpretrain',
-            type='ImageClassifier',
-            backbone=dict(
-                type='ResNet',
-                depth=18,
-                num_stages=4,
-                out_indices=(3, ),
-                style='pytorch'),
-            neck=dict(type='GlobalAveragePooling'),
-            head=dict(
-                type='LinearClsHead',
-                num_classes=1000,
-                in_channels=512,
-                loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-                topk=(1, 5))),
+        model=_base_.model.architecture,
         layers=dict(
             penult=dict(
                 module='backbone.layer4',
                 in_channels=512,
                 num_templates=4096,
                 alpha=1.0))),
-    teacher=dict(
-        cfg_path='mmpretrain::resnet/resnet34_8xb32_in1k.py',
-        pretrained=False),
-    teacher_ckpt=teacher_ckpt,
     distiller=dict(
-        type='CheckedDistiller',
         student_recorders=dict(
+            _delete_=True,
             penult=dict(type='ModuleOutputs', source='letkd.penult.conv1')),
         teacher_recorders=dict(
+            _delete_=True,
             penult=dict(type='ModuleOutputs', source='backbone.layer4')),
         distill_losses=dict(
             loss_letkd_penult=dict(
@@ -89,7 +61,3 @@ model = dict(
                 t_feats=dict(from_student=False, recorder='penult')))))
 
 optim_wrapper = dict(optimizer=dict(nesterov=True))
-
-find_unused_parameters = True
-
-val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

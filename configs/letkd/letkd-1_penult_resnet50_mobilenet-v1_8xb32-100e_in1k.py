@@ -13,13 +13,10 @@
 #
 # Before training, compute the teacher statistics once:
 #   python tools/letkd_prepare.py THIS_CONFIG   (writes `letkd_file`)
-_base_ = [
-    'mmpretrain::_base_/datasets/imagenet_bs32.py',
-    'mmpretrain::_base_/schedules/imagenet_bs256.py',
-    'mmpretrain::_base_/default_runtime.py'
-]
+_base_ = ['./letkd-1_penult_resnet34_resnet18_8xb32-100e_in1k.py']
 
-custom_imports = dict(imports=['mmkd_ext'], allow_failed_imports=False)
+# As the ResNet-34 -> ResNet-18 config except teacher, student (hence the KD
+# layer's position and width) and the teacher statistics' file and channels.
 
 # torchvision ResNet50_Weights.IMAGENET1K_V1 (76.13 top-1) converted to
 # mmpretrain keys, see configs/wttm/README.md
@@ -36,59 +33,16 @@ letkd_targets = dict(
         num_templates=4096))
 
 model = dict(
-    _scope_='mmrazor',
-    type='LetKDDistill',
-    data_preprocessor=dict(
-        type='mmpretrain.ClsDataPreprocessor',
-        num_classes=1000,
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
     architecture=dict(
-        # The KD layer is part of the student (kept at test time).
-        type='mmrazor.LetKDStudent',
         model=dict(
-            _scope_='mmpretrain',
-            type='ImageClassifier',
-            backbone=dict(type='MobileNetV1', out_indices=(12, )),
-            neck=dict(type='GlobalAveragePooling'),
-            head=dict(
-                type='LinearClsHead',
-                num_classes=1000,
-                in_channels=1024,
-                loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-                topk=(1, 5))),
+            backbone=dict(
+                _delete_=True, type='MobileNetV1', out_indices=(12, )),
+            head=dict(in_channels=1024)),
         layers=dict(
-            penult=dict(
-                module='backbone.layers.12',
-                in_channels=1024,
-                num_templates=4096,
-                alpha=1.0))),
-    teacher=dict(
-        cfg_path='mmpretrain::resnet/resnet50_8xb32_in1k.py',
-        pretrained=False),
+            penult=dict(module='backbone.layers.12', in_channels=1024))),
+    teacher=dict(cfg_path='mmpretrain::resnet/resnet50_8xb32_in1k.py'),
     teacher_ckpt=teacher_ckpt,
     distiller=dict(
-        type='CheckedDistiller',
-        student_recorders=dict(
-            penult=dict(type='ModuleOutputs', source='letkd.penult.conv1')),
-        teacher_recorders=dict(
-            penult=dict(type='ModuleOutputs', source='backbone.layer4')),
         distill_losses=dict(
             loss_letkd_penult=dict(
-                type='LetKDLoss',
-                target_file=letkd_file,
-                target='penult',
-                tau=1.0,
-                loss_weight=1.0,
-                **letkd_targets['penult'])),
-        loss_forward_mappings=dict(
-            loss_letkd_penult=dict(
-                s_logits=dict(from_student=True, recorder='penult'),
-                t_feats=dict(from_student=False, recorder='penult')))))
-
-optim_wrapper = dict(optimizer=dict(nesterov=True))
-
-find_unused_parameters = True
-
-val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
+                target_file=letkd_file, **letkd_targets['penult']))))

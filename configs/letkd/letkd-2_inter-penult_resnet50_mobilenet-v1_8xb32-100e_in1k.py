@@ -13,7 +13,15 @@
 #
 # Before training, compute the teacher statistics once:
 #   python tools/letkd_prepare.py THIS_CONFIG   (writes `letkd_file`)
-_base_ = ['./letkd-1_penult_resnet50_mobilenet-v1_8xb32-100e_in1k.py']
+_base_ = ['./letkd-2_inter-penult_resnet34_resnet18_8xb32-100e_in1k.py']
+
+# As the ResNet-34 -> ResNet-18 letKD-2 config except teacher, student (hence
+# the KD layers' positions and widths) and the teacher statistics' file and
+# channels.
+
+# torchvision ResNet50_Weights.IMAGENET1K_V1 (76.13 top-1) converted to
+# mmpretrain keys, see configs/wttm/README.md
+teacher_ckpt = 'path/to/resnet50_torchvision-in1k_mmpretrain.pth'
 
 letkd_file = 'work_dirs/letkd_targets/letkd_resnet50_in1k_inter-penult.pth'
 letkd_targets = dict(
@@ -32,30 +40,18 @@ letkd_targets = dict(
 
 model = dict(
     architecture=dict(
+        model=dict(
+            backbone=dict(
+                _delete_=True, type='MobileNetV1', out_indices=(12, )),
+            head=dict(in_channels=1024)),
         layers=dict(
-            inter=dict(
-                module='backbone.layers.11',
-                in_channels=1024,
-                num_templates=8000,
-                alpha=1.0))),
+            penult=dict(module='backbone.layers.12', in_channels=1024),
+            inter=dict(module='backbone.layers.11', in_channels=1024))),
+    teacher=dict(cfg_path='mmpretrain::resnet/resnet50_8xb32_in1k.py'),
+    teacher_ckpt=teacher_ckpt,
     distiller=dict(
-        student_recorders=dict(
-            inter=dict(type='ModuleOutputs', source='letkd.inter.conv1'),
-            # the student's inputs: (images, data samples with the labels)
-            inputs=dict(type='ModuleInputs', source='')),
-        teacher_recorders=dict(
-            inter=dict(type='ModuleOutputs', source='backbone.layer4.0')),
         distill_losses=dict(
-            loss_letkd_penult=dict(target_file=letkd_file),
+            loss_letkd_penult=dict(
+                target_file=letkd_file, **letkd_targets['penult']),
             loss_letkd_inter=dict(
-                type='LetKDLoss',
-                target_file=letkd_file,
-                target='inter',
-                loss_weight=1.0,
-                **letkd_targets['inter'])),
-        loss_forward_mappings=dict(
-            loss_letkd_inter=dict(
-                s_logits=dict(from_student=True, recorder='inter'),
-                t_feats=dict(from_student=False, recorder='inter'),
-                data_samples=dict(
-                    from_student=True, recorder='inputs', data_idx=1)))))
+                target_file=letkd_file, **letkd_targets['inter']))))

@@ -18,11 +18,11 @@
 # The rest is mmseg's PSPNet R-18 80k recipe (auxiliary head 0.4, SGD lr
 # 0.01 poly, wd 5e-4, 4 GPUs x 2 crops); the TaT embeddings are trained
 # with the student.
-_base_ = [
-    'mmseg::_base_/datasets/cityscapes.py',
-    'mmseg::_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_80k.py'
-]
+# Inherits mmseg's pspnet_r18-d8_4xb2-80k_cityscapes-512x1024 config whole:
+# data, schedule and runtime, and its model as the student. Adds the teacher
+# (the same model at R-101 widths), the TaT distiller and the distillation
+# val loop.
+_base_ = ['mmseg::pspnet/pspnet_r18-d8_4xb2-80k_cityscapes-512x1024.py']
 
 custom_imports = dict(imports=['mmkd_ext'], allow_failed_imports=False)
 
@@ -30,113 +30,30 @@ custom_imports = dict(imports=['mmkd_ext'], allow_failed_imports=False)
 # pspnet_r101-d8_512x1024_80k_cityscapes_20200606_112211-e1e1100f.pth
 teacher_ckpt = 'path/to/pspnet_r101-d8_512x1024_80k_cityscapes_20200606_112211-e1e1100f.pth'  # noqa: E501
 
-crop_size = (512, 1024)
-norm_cfg = dict(type='SyncBN', requires_grad=True)
 # Not in place: the recorded BN output must stay the map before the ReLU.
 act_cfg = dict(type='ReLU', inplace=False)
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255,
-    size=crop_size)
-
-# mmseg's pspnet_r101-d8_4xb2-80k_cityscapes-512x1024 model.
-teacher = dict(
-    _scope_='mmseg',
-    type='EncoderDecoder',
-    data_preprocessor=data_preprocessor,
-    backbone=dict(
-        type='ResNetV1c',
-        depth=101,
-        num_stages=4,
-        out_indices=(0, 1, 2, 3),
-        dilations=(1, 1, 2, 4),
-        strides=(1, 2, 1, 1),
-        norm_cfg=norm_cfg,
-        norm_eval=False,
-        style='pytorch',
-        contract_dilation=True),
-    decode_head=dict(
-        type='PSPHead',
-        in_channels=2048,
-        in_index=3,
-        channels=512,
-        pool_scales=(1, 2, 3, 6),
-        dropout_ratio=0.1,
-        num_classes=19,
-        norm_cfg=norm_cfg,
-        act_cfg=act_cfg,
-        align_corners=False,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-    auxiliary_head=dict(
-        type='FCNHead',
-        in_channels=1024,
-        in_index=2,
-        channels=256,
-        num_convs=1,
-        concat_input=False,
-        dropout_ratio=0.1,
-        num_classes=19,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
 
 # mmseg's pspnet_r18-d8_4xb2-80k_cityscapes-512x1024 model (ImageNet
-# ResNetV1c-18 initialisation, downloaded at the first run).
+# ResNetV1c-18 initialisation, downloaded at the first run), with the decode
+# head's ReLUs not in place.
 student = dict(
-    _scope_='mmseg',
-    type='EncoderDecoder',
-    data_preprocessor=data_preprocessor,
-    pretrained='open-mmlab://resnet18_v1c',
-    backbone=dict(
-        type='ResNetV1c',
-        depth=18,
-        num_stages=4,
-        out_indices=(0, 1, 2, 3),
-        dilations=(1, 1, 2, 4),
-        strides=(1, 2, 1, 1),
-        norm_cfg=norm_cfg,
-        norm_eval=False,
-        style='pytorch',
-        contract_dilation=True),
-    decode_head=dict(
-        type='PSPHead',
-        in_channels=512,
-        in_index=3,
-        channels=128,
-        pool_scales=(1, 2, 3, 6),
-        dropout_ratio=0.1,
-        num_classes=19,
-        norm_cfg=norm_cfg,
-        act_cfg=act_cfg,
-        align_corners=False,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+    _base_.model,
+    decode_head=dict(_base_.model.decode_head, act_cfg=act_cfg))
+
+# mmseg's pspnet_r101-d8_4xb2-80k_cityscapes-512x1024 model: the student's
+# at R-101 depth and head widths, without the ImageNet initialisation
+# (teacher_ckpt holds its weights).
+teacher = dict(
+    student,
+    backbone=dict(student['backbone'], depth=101),
+    decode_head=dict(student['decode_head'], in_channels=2048, channels=512),
     auxiliary_head=dict(
-        type='FCNHead',
-        in_channels=256,
-        in_index=2,
-        channels=64,
-        num_convs=1,
-        concat_input=False,
-        dropout_ratio=0.1,
-        num_classes=19,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+        student['auxiliary_head'], in_channels=1024, channels=256))
+del teacher['pretrained']
 
 feat = 'decode_head.bottleneck.bn'
 model = dict(
+    _delete_=True,
     _scope_='mmrazor',
     type='SingleTeacherDistill',
     architecture=student,

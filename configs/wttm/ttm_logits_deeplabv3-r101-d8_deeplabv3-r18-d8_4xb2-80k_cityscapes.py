@@ -11,34 +11,14 @@
 # The student keeps mmseg's CE losses (decode 1.0, auxiliary 0.4).
 # mmseg 80k schedule: SGD lr 0.01 poly, momentum 0.9, wd 5e-4, 512x1024 crops,
 # 4 GPUs x 2 images.
-_base_ = ['mmseg::deeplabv3/deeplabv3_r18-d8_4xb2-80k_cityscapes-512x1024.py']
+_base_ = [
+    './_base_/pixel-logits_deeplabv3-r101-d8_deeplabv3-r18-d8_4xb2-80k_cityscapes.py'
+]
 
-custom_imports = dict(imports=['mmkd_ext'], allow_failed_imports=False)
-
-# mmseg model zoo, DeepLabV3 R-101-D8 512x1024 80k Cityscapes:
-# deeplabv3_r101-d8_512x1024_80k_cityscapes_20200606_113503-9e428899.pth
-teacher_ckpt = 'path/to/deeplabv3_r101-d8_512x1024_80k_cityscapes_20200606_113503-9e428899.pth'
-
-student = _base_.model
-
+# The base sets the teacher, the student, the schedule and the logit / label
+# recorders; this config adds the TTM loss.
 model = dict(
-    _scope_='mmrazor',
-    _delete_=True,
-    type='SingleTeacherDistill',
-    architecture=student,
-    teacher=dict(
-        cfg_path='mmseg::deeplabv3/deeplabv3_r101-d8_4xb2-80k_cityscapes-512x1024.py',
-        pretrained=False),
-    teacher_ckpt=teacher_ckpt,
     distiller=dict(
-        type='CheckedDistiller',
-        student_recorders=dict(
-            logits=dict(type='ModuleOutputs', source='decode_head.conv_seg'),
-            # inputs of the decode head's CE: (logits, label map (B, H, W))
-            gt_seg=dict(
-                type='ModuleInputs', source='decode_head.loss_decode')),
-        teacher_recorders=dict(
-            logits=dict(type='ModuleOutputs', source='decode_head.conv_seg')),
         distill_losses=dict(
             loss_ttm=dict(
                 type='PixelWiseLogitLoss',
@@ -50,7 +30,3 @@ model = dict(
                 preds_T=dict(from_student=False, recorder='logits'),
                 gt_labels=dict(
                     from_student=True, recorder='gt_seg', data_idx=1)))))
-
-find_unused_parameters = True
-
-val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

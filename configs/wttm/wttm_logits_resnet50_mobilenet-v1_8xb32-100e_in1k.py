@@ -3,56 +3,22 @@
 # torchdistill's reference ImageNet recipe (the paper trains with
 # torchdistill's standard settings): SGD momentum 0.9, wd 1e-4, lr 0.1 for
 # a total batch of 256 (8 GPUs x 32), x0.1 at epochs 30/60/90, 100 epochs.
-_base_ = [
-    'mmpretrain::_base_/datasets/imagenet_bs32.py',
-    'mmpretrain::_base_/schedules/imagenet_bs256.py',
-    'mmpretrain::_base_/default_runtime.py'
-]
+_base_ = ['./wttm_logits_resnet34_resnet18_8xb32-100e_in1k.py']
 
-custom_imports = dict(imports=['mmkd_ext'], allow_failed_imports=False)
+# As the ResNet-34 -> ResNet-18 config except teacher, student and the WTTM
+# weights.
 
 # torchvision ResNet50_Weights.IMAGENET1K_V1 (76.13 top-1) converted to
 # mmpretrain keys, see configs/wttm/README.md
 teacher_ckpt = 'path/to/resnet50_torchvision-in1k_mmpretrain.pth'
 
 model = dict(
-    _scope_='mmrazor',
-    type='SingleTeacherDistill',
-    data_preprocessor=dict(
-        type='mmpretrain.ClsDataPreprocessor',
-        num_classes=1000,
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
     architecture=dict(
-        _scope_='mmpretrain',
-        type='ImageClassifier',
         # mmkd_ext's MobileNetV1 (1024-channel last map)
-        backbone=dict(type='MobileNetV1', out_indices=(12, )),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(
-            type='LinearClsHead',
-            num_classes=1000,
-            in_channels=1024,
-            loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-            topk=(1, 5))),
-    teacher=dict(
-        cfg_path='mmpretrain::resnet/resnet50_8xb32_in1k.py',
-        pretrained=False),
+        backbone=dict(
+            _delete_=True, type='MobileNetV1', out_indices=(12, )),
+        head=dict(in_channels=1024)),
+    teacher=dict(cfg_path='mmpretrain::resnet/resnet50_8xb32_in1k.py'),
     teacher_ckpt=teacher_ckpt,
     distiller=dict(
-        type='CheckedDistiller',
-        student_recorders=dict(
-            fc=dict(type='ModuleOutputs', source='head.fc')),
-        teacher_recorders=dict(
-            fc=dict(type='ModuleOutputs', source='head.fc')),
-        distill_losses=dict(
-            loss_wttm=dict(type='WTTMLoss', gamma=0.7, loss_weight=3.5)),
-        loss_forward_mappings=dict(
-            loss_wttm=dict(
-                preds_S=dict(from_student=True, recorder='fc'),
-                preds_T=dict(from_student=False, recorder='fc')))))
-
-find_unused_parameters = True
-
-val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
+        distill_losses=dict(loss_wttm=dict(gamma=0.7, loss_weight=3.5))))

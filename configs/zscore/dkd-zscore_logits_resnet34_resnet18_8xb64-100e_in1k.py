@@ -2,54 +2,16 @@
 # ImageNet-1k, with the supplement's ImageNet settings: base temperature 2,
 # DKD weight 12, CE weight 0.5, batch 512 (8 GPUs x 64), SGD lr 0.2 momentum
 # 0.9 wd 1e-4, x0.1 at epochs 30/60/90, 100 epochs.
-_base_ = [
-    'mmpretrain::_base_/datasets/imagenet_bs64.py',
-    'mmpretrain::_base_/schedules/imagenet_bs256.py',
-    'mmpretrain::_base_/default_runtime.py'
-]
+_base_ = ['./_base_/logits_resnet34_resnet18_8xb64-100e_in1k.py']
 
-custom_imports = dict(imports=['mmkd_ext'], allow_failed_imports=False)
-
-# torchvision ResNet34_Weights.IMAGENET1K_V1 (73.31 top-1) converted to
-# mmpretrain keys, see configs/zscore/README.md
-teacher_ckpt = 'path/to/resnet34_torchvision-in1k_mmpretrain.pth'
-
+# The base sets the teacher, the student, the schedule and the fc logit
+# recorders; this config sets the CE weight and adds the labels recorder and
+# the DKD + Z-score loss.
 model = dict(
-    _scope_='mmrazor',
-    type='SingleTeacherDistill',
-    data_preprocessor=dict(
-        type='mmpretrain.ClsDataPreprocessor',
-        num_classes=1000,
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
-    architecture=dict(
-        _scope_='mmpretrain',
-        type='ImageClassifier',
-        backbone=dict(
-            type='ResNet',
-            depth=18,
-            num_stages=4,
-            out_indices=(3, ),
-            style='pytorch'),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(
-            type='LinearClsHead',
-            num_classes=1000,
-            in_channels=512,
-            loss=dict(type='CrossEntropyLoss', loss_weight=0.5),
-            topk=(1, 5))),
-    teacher=dict(
-        cfg_path='mmpretrain::resnet/resnet34_8xb32_in1k.py',
-        pretrained=False),
-    teacher_ckpt=teacher_ckpt,
+    architecture=dict(head=dict(loss=dict(loss_weight=0.5))),
     distiller=dict(
-        type='CheckedDistiller',
         student_recorders=dict(
-            fc=dict(type='ModuleOutputs', source='head.fc'),
             gt_labels=dict(type='ModuleInputs', source='head.loss_module')),
-        teacher_recorders=dict(
-            fc=dict(type='ModuleOutputs', source='head.fc')),
         distill_losses=dict(
             # mdistiller's ImageNet DKD: alpha 1, beta 0.5, warm-up 1 epoch
             # (factor 1 from the first epoch, so none is needed here); the
@@ -69,10 +31,3 @@ model = dict(
                 preds_T=dict(from_student=False, recorder='fc'),
                 gt_labels=dict(
                     from_student=True, recorder='gt_labels', data_idx=1)))))
-
-find_unused_parameters = True
-
-optim_wrapper = dict(optimizer=dict(lr=0.2))
-auto_scale_lr = dict(base_batch_size=512)
-
-val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

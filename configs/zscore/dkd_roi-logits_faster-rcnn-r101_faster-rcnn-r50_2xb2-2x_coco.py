@@ -9,37 +9,19 @@
 # alpha 1, beta 0.25, T 1, weight 1), UNTUNED for this mmdet pair.
 # Schedule: the CanKD Faster R-CNN recipe (SGD lr 0.005 for 2 GPUs x 2 images,
 # momentum 0.9, wd 1e-4, grad clip 35, 2x: 24 epochs, x0.1 at 16 and 22).
-_base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_2x_coco.py']
+_base_ = [
+    '../wttm/_base_/roi-logits_faster-rcnn-r101_faster-rcnn-r50_2xb2-2x_coco.py'
+]
 
-custom_imports = dict(imports=['mmkd_ext'], allow_failed_imports=False)
-
-# mmdet model zoo, Faster R-CNN R-101-FPN 2x:
-# faster_rcnn_r101_fpn_2x_coco_bbox_mAP-0.398_20200504_210455-1d2dac9c.pth
-teacher_ckpt = 'path/to/faster_rcnn_r101_fpn_2x_coco_bbox_mAP-0.398_20200504_210455-1d2dac9c.pth'
-
-student = _base_.model
-
+# The base sets the teacher, the student, the schedule and the RoI logit
+# recorders; this config adds the RoI labels recorder and the DKD loss.
 model = dict(
-    _scope_='mmrazor',
-    _delete_=True,
-    type='RoITeacherDistill',
-    architecture=student,
-    teacher=dict(
-        cfg_path='mmdet::faster_rcnn/faster-rcnn_r101_fpn_2x_coco.py',
-        pretrained=False),
-    teacher_ckpt=teacher_ckpt,
     distiller=dict(
-        type='CheckedDistiller',
         student_recorders=dict(
-            roi_cls=dict(
-                type='ModuleOutputs', source='roi_head.bbox_head.fc_cls'),
             # inputs of the RoI head's CE: (cls_score, labels, weights);
             # labels (R, ), background = 80
             roi_labels=dict(
                 type='ModuleInputs', source='roi_head.bbox_head.loss_cls')),
-        teacher_recorders=dict(
-            roi_cls=dict(
-                type='ModuleOutputs', source='roi_head.bbox_head.fc_cls')),
         distill_losses=dict(
             loss_dkd=dict(
                 type='DKDLoss',
@@ -54,16 +36,3 @@ model = dict(
                 preds_T=dict(from_student=False, recorder='roi_cls'),
                 gt_labels=dict(
                     from_student=True, recorder='roi_labels', data_idx=1)))))
-
-find_unused_parameters = True
-
-val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
-
-optim_wrapper = dict(
-    _delete_=True,
-    type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.005, momentum=0.9, weight_decay=0.0001),
-    clip_grad=dict(max_norm=35, norm_type=2))
-
-# 2 GPUs x 2 images per GPU.
-auto_scale_lr = dict(enable=False, base_batch_size=4)

@@ -5,13 +5,7 @@
 # (8 GPUs x 64: the masks, medians and Gram matrices are per GPU, as in the
 # original DataParallel runs), SGD lr 0.1 momentum 0.9 wd 1e-4, x0.1 at
 # epochs 30/60/90, 100 epochs.
-_base_ = [
-    'mmpretrain::_base_/datasets/imagenet_bs64.py',
-    'mmpretrain::_base_/schedules/imagenet_bs256.py',
-    'mmpretrain::_base_/default_runtime.py'
-]
-
-custom_imports = dict(imports=['mmkd_ext'], allow_failed_imports=False)
+_base_ = ['./_base_/logits_resnet34_resnet18_8xb64-100e_in1k.py']
 
 # Each image gives a weak view (RandomResizedCrop + flip) and a strong view
 # (independent RandomResizedCrop + flip + FixMatch RandAugment with 2 ops
@@ -36,47 +30,18 @@ train_pipeline = [
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 
-# torchvision ResNet34_Weights.IMAGENET1K_V1 (73.31 top-1) converted to
-# mmpretrain keys, see configs/zscore/README.md
-teacher_ckpt = 'path/to/resnet34_torchvision-in1k_mmpretrain.pth'
-
+# The base sets the teacher, the student, the schedule and the fc logit
+# recorders; this config makes the distillation two-view, sets the CE weight
+# and lr and adds the MLKD loss.
 model = dict(
-    _scope_='mmrazor',
     type='MultiViewDistill',
     num_views=2,
-    data_preprocessor=dict(
-        type='MultiViewClsDataPreprocessor',
-        num_classes=1000,
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
+    data_preprocessor=dict(type='MultiViewClsDataPreprocessor'),
     architecture=dict(
-        _scope_='mmpretrain',
-        type='ImageClassifier',
-        backbone=dict(
-            type='ResNet',
-            depth=18,
-            num_stages=4,
-            out_indices=(3, ),
-            style='pytorch'),
-        neck=dict(type='GlobalAveragePooling'),
         head=dict(
-            type='LinearClsHead',
-            num_classes=1000,
-            in_channels=512,
             # applied to each view: 0.5 * (CE(weak) + CE(strong))
-            loss=dict(type='CrossEntropyLoss', loss_weight=0.5),
-            topk=(1, 5))),
-    teacher=dict(
-        cfg_path='mmpretrain::resnet/resnet34_8xb32_in1k.py',
-        pretrained=False),
-    teacher_ckpt=teacher_ckpt,
+            loss=dict(loss_weight=0.5))),
     distiller=dict(
-        type='CheckedDistiller',
-        student_recorders=dict(
-            fc=dict(type='ModuleOutputs', source='head.fc')),
-        teacher_recorders=dict(
-            fc=dict(type='ModuleOutputs', source='head.fc')),
         distill_losses=dict(
             loss_mlkd=dict(
                 type='MLKDLoss',
@@ -93,9 +58,4 @@ model = dict(
                 preds_T_strong=dict(
                     from_student=False, recorder='fc', record_idx=1)))))
 
-find_unused_parameters = True
-
 optim_wrapper = dict(optimizer=dict(lr=0.1))
-auto_scale_lr = dict(base_batch_size=512)
-
-val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
