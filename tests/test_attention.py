@@ -191,3 +191,20 @@ def test_chunk_size_none_is_the_direct_form_everywhere(monkeypatch):
     assert calls == []
     softmax_attention(q, k, v, chunk_size=None, use_sdpa=True)
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_chunked_attention_half_precision_keeps_small_probabilities(dtype):
+    """Each row: one key at logit 0 and 999 keys at -10 (probability 4.5e-5
+    each, 4.3% of the mass in all, carrying the only non-zero values).
+    bfloat16's eps**2 (6e-5) as the flush threshold would drop them all
+    (output 0 instead of 0.043); the threshold is float32's."""
+    q = torch.ones(1, 64, 2)
+    k = torch.full((1, 1000, 2), -5.0)
+    k[0, 0] = 0.0
+    v = torch.ones(1, 1000, 1)
+    v[0, 0] = 0.0
+    ref = direct_softmax_attention(q.double(), k.double(), v.double())
+    out = softmax_attention(q.to(dtype), k.to(dtype), v.to(dtype),
+                            chunk_size=16)
+    torch.testing.assert_close(out.double(), ref, rtol=1e-2, atol=0)

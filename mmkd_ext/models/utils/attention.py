@@ -64,7 +64,7 @@ def direct_softmax_attention(q: Tensor, k: Tensor, v: Tensor,
 def _exp_flush_(x: Tensor) -> Tensor:
     """In-place ``exp`` of logits minus their row maximum (forward) or row
     log-sum-exp (backward), both <= 0, with exact zeros for results below
-    eps**2 (float32: 1.4e-14).
+    eps**2, eps that of float32 (1.4e-14) or of float64 (4.9e-32).
 
     The row sums are >= 1 (forward: the maximum gives exp(0)) or = 1
     (backward: probabilities), so all the dropped terms of a row together
@@ -73,9 +73,14 @@ def _exp_flush_(x: Tensor) -> Tensor:
     (CanKD's 'gaussian': logits x_i . y_j over 256 channels) fill the blocks
     with subnormal numbers (exp below -87 in float32, and their products in
     the backward pass), which CPUs process many times slower. The clamp
-    keeps ``exp`` itself off its slow paths (underflow, -inf).
+    keeps ``exp`` itself off its slow paths (underflow, -inf). Half-precision
+    blocks (autocast) use float32's eps too: bfloat16's own (eps**2 = 6e-5)
+    would drop a sizeable share of a row's mass once it has more than
+    1/eps = 128 keys; float32's bound is far below their rounding and
+    exp(-33) is a normal bfloat16 number.
     """
-    log_eps2 = 2 * math.log(torch.finfo(x.dtype).eps)
+    eps = min(torch.finfo(x.dtype).eps, torch.finfo(torch.float32).eps)
+    log_eps2 = 2 * math.log(eps)
     x.clamp_(min=log_eps2 - 1).exp_()
     return torch.threshold_(x, math.exp(log_eps2), 0.0)
 
