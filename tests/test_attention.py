@@ -194,17 +194,42 @@ def test_chunk_size_none_is_the_direct_form_everywhere(monkeypatch):
 
 
 @pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
-def test_chunked_attention_half_precision_keeps_small_probabilities(dtype):
-    """Each row: one key at logit 0 and 999 keys at -10 (probability 4.5e-5
-    each, 4.3% of the mass in all, carrying the only non-zero values).
-    bfloat16's eps**2 (6e-5) as the flush threshold would drop them all
-    (output 0 instead of 0.043); the threshold is float32's."""
+def test_chunked_attention_half_precision_inputs(dtype):
+    """Half-precision inputs are computed in float32 and the result cast
+    back. Each row: one key at logit 0 and 999 keys at -10 (probability
+    4.5e-5 each, 4.3% of the mass in all, carrying the only non-zero
+    values); bfloat16 blocks flushed at their own eps**2 (6e-5) would drop
+    them all (0 instead of 0.043)."""
     q = torch.ones(1, 64, 2)
     k = torch.full((1, 1000, 2), -5.0)
     k[0, 0] = 0.0
     v = torch.ones(1, 1000, 1)
     v[0, 0] = 0.0
     ref = direct_softmax_attention(q.double(), k.double(), v.double())
-    out = softmax_attention(q.to(dtype), k.to(dtype), v.to(dtype),
-                            chunk_size=16)
+    inputs = [x.to(dtype).requires_grad_(True) for x in (q, k, v)]
+    out = softmax_attention(*inputs, chunk_size=16)
+    assert out.dtype == dtype
     torch.testing.assert_close(out.double(), ref, rtol=1e-2, atol=0)
+    out.sum().backward()
+    assert all(x.grad.dtype == dtype for x in inputs)
+
+
+def test_chunked_attention_under_autocast():
+    """Under CPU autocast (bfloat16) the chunked path runs in float32 (its
+    products write into buffers, which autocast does not cast) and returns
+    float32, equal to the float32 direct form in value and gradients, also
+    when backward is called inside the autocast region."""
+    gen = torch.Generator().manual_seed(7)
+    q, k, v = (torch.randn(2, 100, 8, generator=gen) for _ in range(3))
+    grad_out = torch.randn(2, 100, 8, generator=gen)
+    results = []
+    for chunk_size in (16, None):
+        inputs = [x.clone().requires_grad_(True) for x in (q, k, v)]
+        with torch.autocast('cpu', dtype=torch.bfloat16,
+                            enabled=chunk_size is not None):
+            out = softmax_attention(*inputs, chunk_size=chunk_size)
+            out.backward(grad_out)
+        assert out.dtype == torch.float32
+        results.append([out] + [x.grad for x in inputs])
+    for got, want in zip(*results):
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)

@@ -64,7 +64,8 @@ def direct_softmax_attention(q: Tensor, k: Tensor, v: Tensor,
 def _exp_flush_(x: Tensor) -> Tensor:
     """In-place ``exp`` of logits minus their row maximum (forward) or row
     log-sum-exp (backward), both <= 0, with exact zeros for results below
-    eps**2, eps that of float32 (1.4e-14) or of float64 (4.9e-32).
+    eps**2 (float32: 1.4e-14; the blocks are float32 or float64, see
+    :func:`softmax_attention`).
 
     The row sums are >= 1 (forward: the maximum gives exp(0)) or = 1
     (backward: probabilities), so all the dropped terms of a row together
@@ -73,14 +74,9 @@ def _exp_flush_(x: Tensor) -> Tensor:
     (CanKD's 'gaussian': logits x_i . y_j over 256 channels) fill the blocks
     with subnormal numbers (exp below -87 in float32, and their products in
     the backward pass), which CPUs process many times slower. The clamp
-    keeps ``exp`` itself off its slow paths (underflow, -inf). Half-precision
-    blocks (autocast) use float32's eps too: bfloat16's own (eps**2 = 6e-5)
-    would drop a sizeable share of a row's mass once it has more than
-    1/eps = 128 keys; float32's bound is far below their rounding and
-    exp(-33) is a normal bfloat16 number.
+    keeps ``exp`` itself off its slow paths (underflow, -inf).
     """
-    eps = min(torch.finfo(x.dtype).eps, torch.finfo(torch.float32).eps)
-    log_eps2 = 2 * math.log(eps)
+    log_eps2 = 2 * math.log(torch.finfo(x.dtype).eps)
     x.clamp_(min=log_eps2 - 1).exp_()
     return torch.threshold_(x, math.exp(log_eps2), 0.0)
 
@@ -138,6 +134,13 @@ class _ChunkedSoftmaxAttention(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out: Tensor) -> tuple:
+        # The block products write into buffers (out=), which autocast
+        # would not cast: a backward called under autocast runs without.
+        with torch.autocast(grad_out.device.type, enabled=False):
+            return _ChunkedSoftmaxAttention._backward(ctx, grad_out)
+
+    @staticmethod
+    def _backward(ctx, grad_out: Tensor) -> tuple:
         q_in, k_in, v_in, out, lse = ctx.saved_tensors
         need_q, need_k, need_v = ctx.needs_input_grad[:3]
         scale, batch = ctx.scale, ctx.batch
@@ -248,9 +251,22 @@ def softmax_attention(q: Tensor,
     n = q.shape[-2]
     if chunk_size is None or chunk_size >= n:
         return direct_softmax_attention(q, k, v, scale)
-    needs_grad = torch.is_grad_enabled() and (q.requires_grad
-                                              or k.requires_grad
-                                              or v.requires_grad)
-    if needs_grad:
-        return _ChunkedSoftmaxAttention.apply(q, k, v, scale, chunk_size)
-    return _chunked_attention(q, k, v, scale, chunk_size)
+    # The chunked path computes in float32 at least, with autocast off:
+    # half-precision buffers would accumulate the key and value gradients
+    # chunk by chunk in half precision, and autocast does not cast the
+    # products that write into buffers (out=). Under autocast the result
+    # stays float32 (as autocast's softmax); otherwise it has the inputs'
+    # dtype.
+    device = q.device.type
+    autocast = torch.is_autocast_enabled(device)
+    result_dtype = torch.promote_types(torch.promote_types(q.dtype, k.dtype),
+                                       v.dtype)
+    work_dtype = torch.promote_types(result_dtype, torch.float32)
+    q, k, v = (x.to(work_dtype) for x in (q, k, v))
+    with torch.autocast(device, enabled=False):
+        if torch.is_grad_enabled() and (q.requires_grad or k.requires_grad
+                                        or v.requires_grad):
+            out = _ChunkedSoftmaxAttention.apply(q, k, v, scale, chunk_size)
+        else:
+            out = _chunked_attention(q, k, v, scale, chunk_size)
+    return out if autocast else out.to(result_dtype)
