@@ -38,6 +38,7 @@ import argparse
 import json
 import subprocess
 import sys
+import warnings
 from typing import List, Tuple
 
 from measure import MEMORY_ENV, interleaved, proc_status_bytes, reset_peak_rss
@@ -162,8 +163,10 @@ def main() -> None:
                         help='do not flush subnormal floats to zero on CPU')
     parser.add_argument('--child', nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    import numpy  # noqa: F401  (first: its float limits warn when flushed)
     import torch
+
+    # numpy's float limits (computed at import) warn when flushed.
+    warnings.filterwarnings('ignore', 'The value of the smallest subnormal')
 
     # Before any other torch operation: the flag is per thread, and only
     # threads created after it (torch's intra-op pool) inherit it.
