@@ -379,3 +379,20 @@ def test_no_merge_directive_left_in_a_built_config(rel):
     cfg = Config.fromfile(osp.join(ROOT, rel)).to_dict()
     left = list(_paths_of_key(cfg, '_delete_'))
     assert not left, f'{rel}: unresolved _delete_ at {left}'
+
+
+@pytest.mark.parametrize('rel', _all_configs())
+def test_runner_data_preprocessor_builds(rel):
+    """mmengine's Runner puts a config's top-level ``data_preprocessor``
+    into ``model`` when ``model`` has no such key (``setdefault``); the
+    algorithm then builds it in its own scope (mmrazor), where e.g. an
+    unscoped ``SegDataPreProcessor`` does not exist. The one-step tests
+    build ``model`` directly and never see this; here it is built as the
+    Runner would."""
+    cfg = Config.fromfile(osp.join(ROOT, rel))
+    model = cfg.model
+    top = cfg.get('data_preprocessor')
+    if top is None or 'data_preprocessor' in model:
+        return
+    with DefaultScope.overwrite_default_scope(model.get('_scope_')):
+        MODELS.build(top.to_dict())

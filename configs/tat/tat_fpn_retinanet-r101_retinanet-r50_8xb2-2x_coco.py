@@ -15,8 +15,10 @@
 #   the patches (256 and 64 anchors) to each other.
 #   Counts, not sizes, are fixed: portrait images get transposed patches,
 #   and the losses need P3 >= 16 and P4 >= 8, i.e. a padded batch at least
-#   128 pixels high and wide (mmdet's keep-ratio resize to 1333 x 800 gives
-#   this up to an aspect ratio of about 1:13).
+#   128 pixels high and wide, and more than one P7 position for the
+#   per-sample BN statistics, i.e. more than 128 pixels in one direction
+#   (mmdet's keep-ratio resize to 1333 x 800 gives both up to an aspect
+#   ratio of about 1:13).
 # - 1x1 conv + BN embeddings, per-sample BN statistics (as TaT's
 #   segmentation distiller), theta embeds the teacher map; the targets are
 #   the raw teacher FPN maps.

@@ -114,6 +114,10 @@ model = dict(
     type='SingleTeacherDistill',
     architecture=student,
     teacher=teacher,
+    # None: the algorithm uses the student's preprocessor. Without the key,
+    # mmengine's Runner puts the top-level `data_preprocessor` helper here,
+    # built in mmrazor's scope, where SegDataPreProcessor does not exist.
+    data_preprocessor=None,
     # The authors' teacher runs in train mode (BN batch statistics).
     teacher_norm_eval=False,
     distiller=dict(
