@@ -922,6 +922,32 @@ def test_prepared_file_trains_and_student_exports(prepared, tmp_path):
         torch.testing.assert_close(tested.state_dict()[key], value)
 
 
+def test_prepared_file_trains_with_the_train_tool(prepared, tmp_path):
+    """The Runner path (tools/train.py): one epoch with the targets file,
+    the distillation validation loop and a checkpoint."""
+    import subprocess
+    import sys
+    cfg = Config.fromfile(prepared['cfg'])
+    cfg.val_dataloader = cfg.test_dataloader
+    cfg.val_evaluator = cfg.test_evaluator
+    cfg.val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')
+    cfg.default_hooks = dict(
+        logger=dict(type='LoggerHook', interval=1),
+        checkpoint=dict(type='CheckpointHook', interval=1))
+    cfg_path = str(tmp_path / 'letkd_run.py')
+    cfg.dump(cfg_path)
+    work_dir = tmp_path / 'work'
+    out = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'train.py'), cfg_path,
+         '--work-dir', str(work_dir)],
+        capture_output=True, text=True, cwd=ROOT, timeout=900)
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-4000:]
+    assert 'distill.loss_letkd_penult' in log
+    assert 'teacher.accuracy/top1' in log
+    assert (work_dir / 'epoch_1.pth').is_file()
+
+
 def test_build_refuses_mismatched_files(prepared, tmp_path):
     cfg_path = prepared['cfg']
     losses = 'model.distiller.distill_losses'
