@@ -85,8 +85,12 @@ def test_resume_equals_uninterrupted(demo_root, tmp_path):
 
 
 def test_two_process_gloo_distillation(demo_root, tmp_path):
+    import socket
+    with socket.socket() as sock:  # a free port, not a fixed one
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
     env = dict(os.environ)
-    env.update(PYTHON=sys.executable, PORT='29617', OMP_NUM_THREADS='1')
+    env.update(PYTHON=sys.executable, PORT=str(port), OMP_NUM_THREADS='1')
     work = tmp_path / 'dist'
     droot = osp.abspath(demo_root) + '/'
     opts = [
