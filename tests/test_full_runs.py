@@ -13,8 +13,6 @@ default (15-40 s each on 2 cores); the others with ``-m slow``.
 """
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -24,6 +22,7 @@ from mmengine.hub import get_config
 from PIL import Image
 
 from .conftest import ROOT
+from .tool_helpers import train_with_tool
 
 SEG_CONFIGS = [
     'tat/tat_decoder_deeplabv3plus-r101-d16_deeplabv3plus-r18-d16_'
@@ -201,15 +200,7 @@ def _run_train_tool(rel: str, data_root: str, tmp_path) -> str:
     torch.save(dict(state_dict=teacher.state_dict()), cfg.model.teacher_ckpt)
     cfg_path = str(tmp_path / 'cfg.py')
     cfg.dump(cfg_path)
-    work_dir = tmp_path / 'work'
-    out = subprocess.run(
-        [sys.executable, osp.join(ROOT, 'tools', 'train.py'), cfg_path,
-         '--work-dir', str(work_dir)],
-        capture_output=True, text=True, cwd=ROOT, timeout=1500)
-    log = out.stdout + out.stderr
-    assert out.returncode == 0, log[-4000:]
-    assert (work_dir / 'epoch_1.pth').is_file()
-    return log
+    return train_with_tool(cfg_path, str(tmp_path / 'work'))
 
 
 @pytest.mark.parametrize('rel', SEG_CONFIGS)

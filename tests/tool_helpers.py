@@ -55,3 +55,18 @@ def make_distill_checkpoint(demo_root: str,
     ckpt = osp.join(out_dir, f'{name}.pth')
     torch.save(dict(state_dict=algorithm.state_dict(), meta={}), ckpt)
     return dict(cfg=cfg_path, ckpt=ckpt)
+
+
+def train_with_tool(cfg_path: str, work_dir: str, timeout: int = 1500) -> str:
+    """Run ``tools/train.py cfg_path --work-dir work_dir`` in a subprocess;
+    assert it succeeded and wrote ``epoch_1.pth``; return its log."""
+    import subprocess
+    import sys
+    out = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'train.py'), cfg_path,
+         '--work-dir', work_dir],
+        capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-4000:]
+    assert osp.isfile(osp.join(work_dir, 'epoch_1.pth')), log[-4000:]
+    return log
