@@ -19,6 +19,7 @@ from mmrazor.registry import MODELS
 from mmkd_ext.models.losses import CanKDLoss
 from mmkd_ext.utils import extract_student_state_dict
 
+from .numerics import assert_close_normwise
 from .smoke import build_algorithm, make_batch, run_train_step
 
 AFFINITIES = ('dot_product', 'embedded_gaussian', 'gaussian')
@@ -137,10 +138,15 @@ def test_chunked_equals_unchunked(affinity):
         results.append((value.detach(), s.grad,
                         [p.grad for p in loss.parameters()]))
     (v0, g0, p0), (v1, g1, p1) = results
-    torch.testing.assert_close(v0, v1, rtol=1e-12, atol=1e-14)
-    torch.testing.assert_close(g0, g1, rtol=1e-10, atol=1e-14)
+    # float64, another summation order: the sums behind a parameter gradient
+    # run over batch x queries x keys (B x N x M = 2 x 117 x 24 after the
+    # 2x2 pooling) and can cancel to ~0 in single elements, so compare
+    # norm-wise against that many roundings.
+    n_terms = 2 * (9 * 13) * ((9 // 2) * (13 // 2))
+    assert_close_normwise(v1, v0, n_terms=n_terms)
+    assert_close_normwise(g1, g0, n_terms=n_terms)
     for a, b in zip(p0, p1):
-        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-14)
+        assert_close_normwise(b, a, n_terms=n_terms)
 
 
 @pytest.mark.parametrize('affinity', AFFINITIES)
