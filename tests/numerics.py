@@ -29,26 +29,34 @@ def normwise_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
 
 
 def assert_close_normwise(actual: torch.Tensor, expected: torch.Tensor, *,
-                          n_terms: int, dtype: torch.dtype | None = None,
+                          n_terms: int, scale: float | None = None,
+                          dtype: torch.dtype | None = None,
                           factor: float = 16.0) -> None:
-    """Assert ``||actual - expected|| <= factor * n_terms * u * ||expected||``.
+    """Assert ``||actual - expected|| <= factor * n_terms * u * scale``.
 
     ``n_terms`` is the length of the longest chain of sums and products that
     produced an element (e.g. the contraction length of a matrix product
     plus the number of accumulations after it); ``u`` is the unit roundoff
     of ``dtype`` (default: ``expected``'s). This is the classical worst-case
-    forward-error bound ``gamma_n = n u / (1 - n u)``, taken norm-wise so
-    that single elements near zero by cancellation do not decide the test;
-    ``factor`` covers the constant of the bound across a few such stages.
+    forward-error bound ``gamma_n = n u / (1 - n u)`` times the size of the
+    summed terms, taken norm-wise so that single elements near zero by
+    cancellation do not decide the test. ``scale`` is that size: by default
+    ``||expected||``; pass a larger one when the whole tensor cancels (a
+    gradient that is zero in exact arithmetic, e.g. of a bias that the
+    softmax is invariant to, is a sum of terms as large as the other
+    gradients of the same loss). ``factor`` covers the constant of the
+    bound across a few such stages.
     """
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
     assert torch.isfinite(actual).all(), 'non-finite values'
     u = unit_roundoff(dtype or expected.dtype)
-    bound = factor * n_terms * u
-    err = normwise_error(actual, expected)
+    if scale is None:
+        scale = expected.double().norm().item()
+    bound = factor * n_terms * u * scale
+    err = (actual.double() - expected.double()).norm().item()
     assert err <= bound, (
-        f'norm-wise relative error {err:.3e} > {bound:.3e} '
-        f'({factor} x {n_terms} terms x u={u:.2e})')
+        f'norm-wise error {err:.3e} > {bound:.3e} '
+        f'({factor} x {n_terms} terms x u={u:.2e} x scale {scale:.3e})')
 
 
 def assert_as_accurate_as(candidate: torch.Tensor, baseline: torch.Tensor,

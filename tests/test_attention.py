@@ -229,7 +229,8 @@ def test_chunked_attention_under_autocast():
     results = []
     for chunk_size, dtype in ((16, torch.float32), (None, torch.float32),
                               (None, torch.float64)):
-        inputs = [x.to(dtype).requires_grad_(True) for x in (q, k, v)]
+        inputs = [x.detach().to(dtype, copy=True).requires_grad_(True)
+                  for x in (q, k, v)]
         with torch.autocast('cpu', dtype=torch.bfloat16,
                             enabled=chunk_size is not None):
             out = softmax_attention(*inputs, chunk_size=chunk_size)

@@ -142,11 +142,14 @@ def test_chunked_equals_unchunked(affinity):
     # run over batch x queries x keys (B x N x M = 2 x 117 x 24 after the
     # 2x2 pooling) and can cancel to ~0 in single elements, so compare
     # norm-wise against that many roundings.
+    # The scale of the summed terms: all gradients of the loss together (the
+    # phi bias gets a gradient that is zero in exact arithmetic: the softmax
+    # over keys is invariant to it).
     n_terms = 2 * (9 * 13) * ((9 // 2) * (13 // 2))
     assert_close_normwise(v1, v0, n_terms=n_terms)
-    assert_close_normwise(g1, g0, n_terms=n_terms)
-    for a, b in zip(p0, p1):
-        assert_close_normwise(b, a, n_terms=n_terms)
+    grad_scale = torch.cat([g.flatten() for g in [g0] + p0]).norm().item()
+    for want, got in zip([g0] + p0, [g1] + p1):
+        assert_close_normwise(got, want, n_terms=n_terms, scale=grad_scale)
 
 
 @pytest.mark.parametrize('affinity', AFFINITIES)
