@@ -91,6 +91,11 @@ def test_load_train_scalars(tmp_path):
         f.write('{"loss": \n')
     with pytest.raises(ValueError, match=r'scalars.json:6 is not a JSON'):
         load_train_scalars(work)
+    # Two runs' lines in one file (Runners of one process sharing a
+    # visualizer name): refused, not averaged together.
+    write_log(work, plain_lines() + plain_lines(), '20260104_000000')
+    with pytest.raises(ValueError, match=r'scalars.json:5: iter 1 after 4'):
+        load_train_scalars(work)
 
 
 def check_png(path, min_size=(800, 300)):
@@ -207,3 +212,25 @@ def test_student_alone_checkpoint(tmp_path):
     assert student_alone_checkpoint(str(ckpt)) == str(alone / 'epoch_24.pth')
     # The student-alone run's own checkpoint has no "other" student.
     assert student_alone_checkpoint(str(alone / 'epoch_24.pth')) is None
+
+
+@pytest.mark.slow
+def test_demo_end_to_end(tmp_path):
+    """tools/demo.py for real, one epoch of one iteration per model: each
+    run logs into its own work dir (mmdet's fixed visualizer name made the
+    three runs of the process log into the teacher's), the figure is
+    written from those logs."""
+    import subprocess
+    work, data = tmp_path / 'work', tmp_path / 'data'
+    out = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'demo.py'), '--work-dir',
+         str(work), '--data-root', str(data), '--epochs', '1',
+         '--num-train', '8', '--num-val', '4', '--method', 'cwd'],
+        capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
+    check_png(work / 'results.png')
+    teacher, distilled = (epoch_losses(load_train_scalars(str(work / n)))
+                          for n in ('teacher', 'student+cwd'))
+    assert list(teacher) == [TASK_LOSS] and list(teacher[TASK_LOSS]) == [1]
+    assert sorted(distilled) == sorted(
+        [TASK_LOSS] + [f'loss_fpn{i}' for i in range(4)])

@@ -69,6 +69,10 @@ def run(name: str, cfg_path: str, args: argparse.Namespace,
     set_data(cfg, args.data_root, args.epochs, work_dir)
     cfg.merge_from_dict(overrides)
     cfg.experiment_name = name
+    # mmdet's runtime names its visualizer 'visualizer', and mmengine keeps
+    # one instance per name: each run of this process would log its scalars
+    # (read back for results.png) into the first run's vis_data.
+    cfg.visualizer.name = f'{name}_visualizer_{time.time_ns()}'
     runner = Runner.from_cfg(cfg)
     start = time.time()
     runner.train()

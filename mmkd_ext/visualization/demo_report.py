@@ -57,7 +57,8 @@ def plot_runs(runs: Sequence[Dict],
     """One PNG: the runs' metrics, task losses and distillation terms.
 
     Three panels: the metrics as grouped bars (value on each bar; NaN shows
-    as 'n/a'), the student's task loss per epoch of every run, and each
+    as 'n/a'), the task loss per epoch of every run (the model's own
+    losses; a distilled student's without the distillation terms), and each
     distillation term per epoch of the distillation runs (read from the
     runs' logs, :func:`~.training_log.epoch_losses`). A run keeps its colour
     in all panels; its distillation terms differ by line style.
@@ -98,6 +99,7 @@ def plot_runs(runs: Sequence[Dict],
         ax_m.bar_label(bars, [_bar_label(v) for v in values], fontsize=7)
     ax_m.set_xticks(range(len(labels)), labels)
     ax_m.set_title('metrics (val)')
+    ax_m.set_ylim(bottom=0)
     ax_m.legend(fontsize=8)
     ax_m.grid(axis='y', alpha=0.3)
 
@@ -105,7 +107,7 @@ def plot_runs(runs: Sequence[Dict],
         task = losses[r['name']].get(TASK_LOSS, {})
         ax_t.plot(list(task), list(task.values()), marker='.',
                   label=r['name'], color=colors[r['name']])
-    ax_t.set_title('task loss (student\'s own losses)')
+    ax_t.set_title("task loss (each model's own losses)")
 
     styles = ('-', '--', ':', '-.')
     markers = ('.', 'x', '+', '^', 's')

@@ -473,6 +473,8 @@ class FeatureVis:
         if any(r['attention'] is not None for r in rows):
             where = 'mean over queries' if self.query is None else \
                 f'query (y, x)={tuple(self.query)}'
+            if self.scale == 'row':
+                where += '; own scale'
             cols.append(('attention', f'attention ({where})'))
         image = maps['image']
         h, w = image.shape[:2]

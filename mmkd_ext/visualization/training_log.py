@@ -32,6 +32,9 @@ def load_train_scalars(work_dir: str) -> List[Dict]:
     Raises:
         FileNotFoundError: No scalar log with training lines in
             ``work_dir``.
+        ValueError: A line is not JSON, or ``iter`` goes back: the file
+            holds the lines of several runs (Runners of one process that
+            share a visualizer name all log into the first one's file).
     """
     pattern = osp.join(work_dir, '*', 'vis_data', 'scalars.json')
     for path in sorted(glob.glob(pattern), reverse=True):
@@ -45,8 +48,16 @@ def load_train_scalars(work_dir: str) -> List[Dict]:
                 except json.JSONDecodeError as err:
                     raise ValueError(
                         f'{path}:{num} is not a JSON line ({err})') from err
-                if 'epoch' in rec and 'loss' in rec:
-                    records.append(rec)
+                if 'epoch' not in rec or 'loss' not in rec:
+                    continue
+                if records and rec['iter'] <= records[-1]['iter']:
+                    raise ValueError(
+                        f"{path}:{num}: iter {rec['iter']} after "
+                        f"{records[-1]['iter']}: the file holds the lines of "
+                        'more than one training run (Runners of one process '
+                        'sharing a visualizer name; give each its own '
+                        '`visualizer.name`)')
+                records.append(rec)
         if records:
             return records
     raise FileNotFoundError(
