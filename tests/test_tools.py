@@ -296,6 +296,8 @@ def test_select_query_and_heatmap():
     assert feature_heatmap(feat, 'max')[0, 0] == 1
     with pytest.raises(ValueError, match='reduce'):
         feature_heatmap(feat, 'median')
+    with pytest.raises(ValueError, match=r'\(C, H, W\) feature, got \(3, 3\)'):
+        feature_heatmap(feat[0])
 
 
 def test_vis_bad_input(vis_run, demo_root, tmp_path):

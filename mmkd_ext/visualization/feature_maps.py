@@ -163,7 +163,7 @@ def feature_heatmap(feature: Tensor, reduce: str = 'abs_mean') -> np.ndarray:
 def reduce_feature(feature: Tensor, reduce: str = 'abs_mean') -> np.ndarray:
     """(C, H, W) -> (H, W) float64 array: the channel reduction, unscaled."""
     if feature.dim() != 3:
-        raise ValueError(f'feature_heatmap expects (C, H, W), got '
+        raise ValueError(f'a heat map needs a (C, H, W) feature, got '
                          f'{tuple(feature.shape)}')
     feature = feature.detach().float()
     if reduce == 'abs_mean':

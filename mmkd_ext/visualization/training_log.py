@@ -78,10 +78,14 @@ def epoch_losses(records: List[Dict]) -> Dict[str, Dict[int, float]]:
 
     Returns:
         dict: ``{name: {epoch: mean over the epoch's logged lines}}`` with
-        :data:`TASK_LOSS` the sum of the student's own losses (every loss
-        but the ``distill.*`` terms and a trained teacher's ``teacher.*``
-        losses) and one entry per ``distill.*`` term, named without the
-        prefix.
+        :data:`TASK_LOSS` the sum of the model's own losses (every loss
+        but the total, the ``distill.*`` terms and a trained teacher's
+        ``teacher.*`` losses: a distilled student's ``student.*``) and one
+        entry per ``distill.*`` term, named without the prefix. These are
+        the epochs' mean losses when the ``LogProcessor`` window equals the
+        logger interval and the interval divides the epoch's iterations
+        (the demo configs); otherwise means of windows that may straddle
+        epochs.
     """
     sums: Dict[str, Dict[int, float]] = defaultdict(lambda: defaultdict(
         float))
