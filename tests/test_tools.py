@@ -225,7 +225,8 @@ def test_vis_colour_bars(vis_run):
 
 def test_vis_tool_takes_the_demo_student(vis_run, tmp_path, capsys):
     """In tools/demo.py's work-dir layout the student-alone column comes
-    without --student-ckpt, with a line saying so; --student-ckpt wins."""
+    without --student-ckpt, with a line saying so; --student-ckpt wins,
+    --no-student leaves the column out."""
     demo = tmp_path / 'demo'
     distilled = demo / 'student+cwd' / 'epoch_24.pth'
     alone = demo / STUDENT_ALONE_RUN / 'epoch_24.pth'
@@ -238,7 +239,8 @@ def test_vis_tool_takes_the_demo_student(vis_run, tmp_path, capsys):
     for name, ckpt, extra in (
             ('auto', distilled, []),
             ('outside', vis_run['ckpt'], []),
-            ('given', distilled, ['--student-ckpt', vis_run['ckpt']])):
+            ('given', distilled, ['--student-ckpt', vis_run['ckpt']]),
+            ('none', distilled, ['--no-student'])):
         capsys.readouterr()
         run_tool('vis_features.py', vis_run['cfg'], ckpt, img, '--out-dir',
                  tmp_path / name, *extra)
@@ -249,6 +251,7 @@ def test_vis_tool_takes_the_demo_student(vis_run, tmp_path, capsys):
     # A student column more than without; the given "student" (here the
     # distilled one) gives other maps than the demo's student alone.
     assert pngs['auto'].shape[1] > pngs['outside'].shape[1]
+    assert pngs['none'].shape == pngs['outside'].shape
     assert pngs['auto'].shape == pngs['given'].shape
     assert np.abs(pngs['auto'].astype(int) - pngs['given']).mean() > 0.1
 

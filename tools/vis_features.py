@@ -2,7 +2,7 @@
 """Heat maps of the distilled features (and attention maps) as PNG grids.
 
     python tools/vis_features.py CONFIG CHECKPOINT IMG [IMG ...]
-        [--out-dir DIR] [--student-ckpt STUDENT.pth]
+        [--out-dir DIR] [--student-ckpt STUDENT.pth | --no-student]
         [--teacher-ckpt TEACHER.pth] [--reduce abs_mean|mean|l2|max]
         [--scale panel|row] [--query Y X] [--device cpu]
         [--cfg-options k=v ...]
@@ -21,7 +21,8 @@ colour bars give the scale: each panel min-max normalised on its own
 
 For a checkpoint of ``tools/demo.py`` (``DIR/student+METHOD/epoch_N.pth``)
 the student column comes without ``--student-ckpt``: the demo's student
-trained alone (``DIR/student/epoch_N.pth``) is used when it exists.
+trained alone (``DIR/student/epoch_N.pth``) is used when it exists
+(``--no-student`` leaves the column out).
 """
 import argparse
 import os.path as osp
@@ -48,11 +49,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('images', nargs='+', help='image files')
     parser.add_argument(
         '--out-dir', default='work_dirs/vis_features', help='output folder')
-    parser.add_argument(
+    student = parser.add_mutually_exclusive_group()
+    student.add_argument(
         '--student-ckpt',
         help='the student trained without distillation (optional column; '
         "default: the demo's student-alone checkpoint beside CHECKPOINT, "
         'if any)')
+    student.add_argument(
+        '--no-student',
+        action='store_true',
+        help="no student column, not even the demo's student")
     parser.add_argument(
         '--teacher-ckpt',
         help='teacher weights replacing those of CHECKPOINT')
@@ -88,7 +94,7 @@ def main() -> None:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     student_ckpt = args.student_ckpt
-    if student_ckpt is None:
+    if student_ckpt is None and not args.no_student:
         student_ckpt = student_alone_checkpoint(args.checkpoint)
         if student_ckpt is not None:
             print(f'student column: the demo student trained without '
