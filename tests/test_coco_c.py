@@ -129,6 +129,40 @@ def test_outputs_and_summary(first_run):
     assert png is not None and png.std() > 0
 
 
+def test_table_and_plot_show_two_decimals(tmp_path, monkeypatch):
+    """mPC 1.05 reads 1.05 in the markdown table and in the plot's legend
+    (the table showed 1.0). 0.125 is exact in binary: the tie rounds to
+    even, 0.12, as Python formats it."""
+    from matplotlib.figure import Figure
+
+    from mmkd_ext.robustness.report import (
+        compute_summary,
+        markdown_table,
+        plot_summary,
+    )
+    summary = compute_summary([
+        dict(corruption='clean', severity=0, score=2.5),
+        dict(corruption='gaussian_noise', severity=1, score=1.05),
+        dict(corruption='speckle_noise', severity=1, score=0.125),
+    ])
+    assert summary['mPC'] == 1.05  # the held-out speckle_noise is not in
+    md = markdown_table(summary)
+    assert '| gaussian_noise | noise | 1.05 | 1.05 |' in md
+    assert '| speckle_noise | holdout | 0.12 | 0.12 |' in md
+    assert '| 2.50 | 1.05 | 42.00 |' in md
+    legends = []
+    savefig = Figure.savefig
+
+    def spy(fig, *args, **kwargs):
+        legends.extend(t.get_text() for ax in fig.axes if ax.get_legend()
+                       for t in ax.get_legend().get_texts())
+        return savefig(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, 'savefig', spy)
+    plot_summary(summary, str(tmp_path / 'plot.png'))
+    assert 'mPC 1.05' in legends
+
+
 def test_resume_recomputes_only_missing(distill_run, first_run, tmp_path,
                                         computed, capsys):
     work = str(tmp_path / 'copy')

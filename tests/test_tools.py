@@ -6,6 +6,7 @@ import json
 import os.path as osp
 import pickle
 import runpy
+import shutil
 import sys
 
 import cv2
@@ -17,12 +18,15 @@ from mmengine.registry import init_default_scope
 
 from mmkd_ext.visualization import (
     ATTENTION_MAPS,
+    STUDENT_ALONE_RUN,
     FeatureVis,
     feature_heatmap,
     select_query,
 )
+from mmkd_ext.visualization.feature_maps import FEATURE_COLUMNS, normalize
 
 from .conftest import ROOT
+from .numerics import unit_roundoff
 from .tool_helpers import make_distill_checkpoint, randomize_bn
 
 
@@ -161,6 +165,97 @@ def test_vis_maps(vis_run):
                            p3['distilled'])
 
 
+def colour_bars(fig):
+    return [ax for ax in fig.axes if ax.get_label() == '<colorbar>']
+
+
+def test_vis_colour_bars(vis_run):
+    """One colour bar for per-panel scales; with ``scale='row'`` the three
+    feature maps of a layer share one scale, shown by a bar per row."""
+    import matplotlib.pyplot as plt
+    img = vis_run['images'][0]
+    panel = FeatureVis(vis_run['cfg'], vis_run['ckpt'],
+                       student_checkpoint=vis_run['student_ckpt'])
+    p_maps = panel.compute(img)
+    fig = panel.figure(p_maps)
+    bars = colour_bars(fig)
+    assert len(bars) == 1
+    assert bars[0].get_ylabel() == 'min-max normalised per panel'
+    assert bars[0].get_ylim() == (0, 1)
+    assert 'each panel on its own scale' in fig.get_suptitle()
+    plt.close(fig)
+
+    per_row = FeatureVis(vis_run['cfg'], vis_run['ckpt'],
+                         student_checkpoint=vis_run['student_ckpt'],
+                         scale='row')
+    r_maps = per_row.compute(img)
+    u = unit_roundoff(torch.float64)
+    for r_row, p_row in zip(r_maps['rows'], p_maps['rows']):
+        assert p_row['range'] is None
+        lo, hi = r_row['range']
+        maps = [r_row[k] for k in FEATURE_COLUMNS]
+        assert min(m.min() for m in maps) == 0
+        assert max(m.max() for m in maps) == 1
+        for key in FEATURE_COLUMNS:
+            # The same map on the row's scale: normalised alone, it is the
+            # panel map, up to the roundings of the two normalisations
+            # (a few u of the raw values, relative to the panel's span).
+            span = (r_row[key].max() - r_row[key].min()) * (hi - lo)
+            np.testing.assert_allclose(
+                normalize(r_row[key]), p_row[key], rtol=0,
+                atol=8 * u * max(abs(lo), abs(hi)) / span)
+        # Attention keeps its own scale.
+        if p_row['attention'] is not None:
+            np.testing.assert_array_equal(r_row['attention'],
+                                          p_row['attention'])
+    # Not every map reaches 0 and 1 on a shared scale.
+    assert any(r[k].max() < 1 for r in r_maps['rows']
+               for k in FEATURE_COLUMNS)
+    fig = per_row.figure(r_maps)
+    bars = colour_bars(fig)
+    assert len(bars) == len(r_maps['rows'])
+    for bar, row in zip(bars, r_maps['rows']):
+        assert bar.get_ylabel() == 'abs_mean, one scale per row'
+        assert bar.get_ylim() == pytest.approx(row['range'])
+    assert 'one scale per row' in fig.get_suptitle()
+    plt.close(fig)
+    with pytest.raises(ValueError, match='scale must be one of'):
+        FeatureVis(vis_run['cfg'], vis_run['ckpt'], scale='column')
+
+
+def test_vis_tool_takes_the_demo_student(vis_run, tmp_path, capsys):
+    """In tools/demo.py's work-dir layout the student-alone column comes
+    without --student-ckpt, with a line saying so; --student-ckpt wins,
+    --no-student leaves the column out."""
+    demo = tmp_path / 'demo'
+    distilled = demo / 'student+cwd' / 'epoch_24.pth'
+    alone = demo / STUDENT_ALONE_RUN / 'epoch_24.pth'
+    for src, dst in ((vis_run['ckpt'], distilled),
+                     (vis_run['student_ckpt'], alone)):
+        dst.parent.mkdir(parents=True)
+        shutil.copy(src, dst)
+    img = vis_run['images'][0]
+    pngs = {}
+    for name, ckpt, extra in (
+            ('auto', distilled, []),
+            ('outside', vis_run['ckpt'], []),
+            ('given', distilled, ['--student-ckpt', vis_run['ckpt']]),
+            ('none', distilled, ['--no-student'])):
+        capsys.readouterr()
+        run_tool('vis_features.py', vis_run['cfg'], ckpt, img, '--out-dir',
+                 tmp_path / name, *extra)
+        said = 'the demo student trained without distillation' in \
+            capsys.readouterr().out
+        assert said == (name == 'auto'), name
+        pngs[name] = cv2.imread(str(tmp_path / name / '000000_features.png'))
+    # A student column more than without; the given "student" (here the
+    # distilled one) gives other maps than the demo's student alone.
+    assert pngs['auto'].shape[1] > pngs['outside'].shape[1]
+    assert pngs['none'].shape == pngs['outside'].shape
+    assert pngs['auto'].shape == pngs['given'].shape
+    assert np.abs(pngs['auto'].astype(int) - pngs['given']).mean() > 0.1
+
+
 def test_attention_maps_match_the_losses():
     """The registered maps are the losses' own attention (float64)."""
     from mmkd_ext.models.losses import CanKDLoss, TaTLoss
@@ -204,6 +299,8 @@ def test_select_query_and_heatmap():
     assert feature_heatmap(feat, 'max')[0, 0] == 1
     with pytest.raises(ValueError, match='reduce'):
         feature_heatmap(feat, 'median')
+    with pytest.raises(ValueError, match=r'\(C, H, W\) feature, got \(3, 3\)'):
+        feature_heatmap(feat[0])
 
 
 def test_vis_bad_input(vis_run, demo_root, tmp_path):

@@ -8,9 +8,12 @@
 4. Distils the teacher into the same student through mmrazor with a method
    of this package (CanKD on the FPN outputs by default).
 5. Evaluates the three with the COCO metric (pycocotools through mmdet's
-   CocoMetric) and prints a table.
+   CocoMetric), prints a table and writes it (``results.md``,
+   ``results.json``) with a figure of the metrics and the per-epoch
+   training losses, task loss and distillation terms (``results.png``).
 
     python tools/demo.py [--work-dir work_dirs/demo] [--epochs 24]
+    python tools/demo.py --only-data [--data-root data/demo]
 
 On 2 idle CPU cores each of the three trainings takes 1.5-3.5 minutes.
 """
@@ -27,6 +30,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 import mmkd_ext  # noqa: E402,F401
 from mmkd_ext.datasets import make_demo_coco  # noqa: E402
+from mmkd_ext.visualization import plot_runs  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CFG_DIR = osp.join(ROOT, 'configs', 'demo')
@@ -65,6 +69,10 @@ def run(name: str, cfg_path: str, args: argparse.Namespace,
     set_data(cfg, args.data_root, args.epochs, work_dir)
     cfg.merge_from_dict(overrides)
     cfg.experiment_name = name
+    # mmdet's runtime names its visualizer 'visualizer', and mmengine keeps
+    # one instance per name: each run of this process would log its scalars
+    # (read back for results.png) into the first run's vis_data.
+    cfg.visualizer.name = f'{name}_visualizer_{time.time_ns()}'
     runner = Runner.from_cfg(cfg)
     start = time.time()
     runner.train()
@@ -79,6 +87,7 @@ def run(name: str, cfg_path: str, args: argparse.Namespace,
         train_min=train_time / 60,
         mAP=metrics.get('coco/bbox_mAP', float('nan')),
         mAP50=metrics.get('coco/bbox_mAP_50', float('nan')),
+        work_dir=work_dir,
         ckpt=osp.join(work_dir, f'epoch_{args.epochs}.pth'))
 
 
@@ -91,12 +100,20 @@ def main() -> None:
     parser.add_argument('--num-val', type=int, default=60)
     parser.add_argument(
         '--method', choices=sorted(DISTILL_CFGS), default='cankd')
+    parser.add_argument(
+        '--only-data',
+        action='store_true',
+        help='generate the demo set in --data-root, train nothing')
     args = parser.parse_args()
 
     ann = osp.join(args.data_root, 'annotations', 'instances_val.json')
     if not osp.isfile(ann):
         print(f'generating the demo set in {args.data_root}')
         make_demo_coco(args.data_root, args.num_train, args.num_val)
+    elif args.only_data:
+        print(f'the demo set is already in {args.data_root}')
+    if args.only_data:
+        return
 
     rows = [run('teacher', TEACHER_CFG, args)]
     rows.append(run('student', STUDENT_CFG, args))
@@ -118,6 +135,19 @@ def main() -> None:
         json.dump(rows, f, indent=1)
     with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
         f.write(table + '\n')
+    png = plot_runs(
+        [
+            dict(
+                name=r['name'],
+                work_dir=r['work_dir'],
+                metrics={
+                    'bbox mAP': r['mAP'],
+                    'mAP@50': r['mAP50']
+                }) for r in rows
+        ],
+        osp.join(args.work_dir, 'results.png'),
+        title=f'demo: {args.epochs} epochs on {args.data_root}')
+    print(f'figure: {png}')
 
 
 if __name__ == '__main__':

@@ -2,9 +2,10 @@
 """Heat maps of the distilled features (and attention maps) as PNG grids.
 
     python tools/vis_features.py CONFIG CHECKPOINT IMG [IMG ...]
-        [--out-dir DIR] [--student-ckpt STUDENT.pth]
+        [--out-dir DIR] [--student-ckpt STUDENT.pth | --no-student]
         [--teacher-ckpt TEACHER.pth] [--reduce abs_mean|mean|l2|max]
-        [--query Y X] [--device cpu] [--cfg-options k=v ...]
+        [--scale panel|row] [--query Y X] [--device cpu]
+        [--cfg-options k=v ...]
 
 CONFIG is a distillation config and CHECKPOINT a checkpoint of that run
 (it holds the distilled student and the teacher). Each image gives
@@ -13,7 +14,15 @@ DIR/<image name>_features.png: a row per distilled layer (each
 student trained without distillation (``--student-ckpt``, optional), the
 distilled student, the teacher and, for losses with an attention map (TaT,
 CanKD), the attention over the teacher positions, averaged over all query
-positions or of the query at normalised (Y, X) given by ``--query``.
+positions or of the query at normalised (Y, X) given by ``--query``. The
+colour bars give the scale: each panel min-max normalised on its own
+(``--scale panel``), or the feature maps of a row on one scale
+(``--scale row``).
+
+For a checkpoint of ``tools/demo.py`` (``DIR/student+METHOD/epoch_N.pth``)
+the student column comes without ``--student-ckpt``: the demo's student
+trained alone (``DIR/student/epoch_N.pth``) is used when it exists
+(``--no-student`` leaves the column out).
 """
 import argparse
 import os.path as osp
@@ -24,7 +33,12 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.config import Config, DictAction  # noqa: E402
 
 import mmkd_ext  # noqa: E402,F401  (compat patches before mmrazor)
-from mmkd_ext.visualization import REDUCTIONS, FeatureVis  # noqa: E402
+from mmkd_ext.visualization import (  # noqa: E402
+    REDUCTIONS,
+    SCALES,
+    FeatureVis,
+    student_alone_checkpoint,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -35,9 +49,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('images', nargs='+', help='image files')
     parser.add_argument(
         '--out-dir', default='work_dirs/vis_features', help='output folder')
-    parser.add_argument(
+    student = parser.add_mutually_exclusive_group()
+    student.add_argument(
         '--student-ckpt',
-        help='the student trained without distillation (optional column)')
+        help='the student trained without distillation (optional column; '
+        "default: the demo's student-alone checkpoint beside CHECKPOINT, "
+        'if any)')
+    student.add_argument(
+        '--no-student',
+        action='store_true',
+        help="no student column, not even the demo's student")
     parser.add_argument(
         '--teacher-ckpt',
         help='teacher weights replacing those of CHECKPOINT')
@@ -46,6 +67,11 @@ def parse_args() -> argparse.Namespace:
         choices=REDUCTIONS,
         default='abs_mean',
         help='channel reduction of the heat maps')
+    parser.add_argument(
+        '--scale',
+        choices=SCALES,
+        default='panel',
+        help='colour scale: each panel its own, or one per row')
     parser.add_argument(
         '--query',
         nargs=2,
@@ -67,14 +93,21 @@ def main() -> None:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    student_ckpt = args.student_ckpt
+    if student_ckpt is None and not args.no_student:
+        student_ckpt = student_alone_checkpoint(args.checkpoint)
+        if student_ckpt is not None:
+            print(f'student column: the demo student trained without '
+                  f'distillation, {student_ckpt} (--student-ckpt overrides)')
     vis = FeatureVis(
         cfg,
         args.checkpoint,
-        student_checkpoint=args.student_ckpt,
+        student_checkpoint=student_ckpt,
         teacher_checkpoint=args.teacher_ckpt,
         device=args.device,
         reduce=args.reduce,
-        query=tuple(args.query) if args.query else None)
+        query=tuple(args.query) if args.query else None,
+        scale=args.scale)
     for path in vis.run(args.images, args.out_dir):
         print(path)
 

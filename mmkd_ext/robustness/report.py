@@ -101,7 +101,8 @@ def compute_summary(records: Sequence[Dict]) -> Dict:
 
 
 def _fmt(value: Optional[float]) -> str:
-    return '-' if value is None else f'{value:.1f}'
+    """A score as the table and the plot show it: two decimals."""
+    return '-' if value is None else f'{value:.2f}'
 
 
 def markdown_table(summary: Dict) -> str:
@@ -164,7 +165,7 @@ def plot_summary(summary: Dict, out_file: str) -> None:
             ax.plot(xs, ys, marker='o', label=c)
         if summary['mPC'] is not None:
             ax.axhline(summary['mPC'], color='gray', ls='--', lw=1,
-                       label='mPC')
+                       label=f"mPC {_fmt(summary['mPC'])}")
         ax.set_title(fam)
         ax.set_xlabel('severity (0 = clean)')
         ax.set_xticks(range(0, 6))

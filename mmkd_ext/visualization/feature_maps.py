@@ -19,8 +19,12 @@ supplement's Figure 1): the map of one query position, or, by default, the
 attention every teacher position receives, averaged over all queries.
 
 The heat map of a (C, H, W) feature is its channel-wise mean absolute value
-(``reduce``: 'abs_mean', 'mean', 'l2' or 'max'), min-max normalised per
-panel and cropped to the unpadded image area.
+(``reduce``: 'abs_mean', 'mean', 'l2' or 'max'), cropped to the unpadded
+image area and min-max normalised (``scale``) per panel, or per row: the
+student, distilled student and teacher maps of a layer on one scale, so
+that their magnitudes compare. A colour bar per figure (per panel) or per
+row (per row, in the reduction's units) says which. Attention maps are
+always normalised per panel.
 """
 import copy
 import os
@@ -51,6 +55,11 @@ AttentionMapFn = Callable[[nn.Module, Tensor, Tensor, Optional[Tuple[
 ATTENTION_MAPS: Dict[type, AttentionMapFn] = {}
 
 REDUCTIONS = ('abs_mean', 'mean', 'l2', 'max')
+#: Which heat maps share a colour scale: each panel its own, or a row's
+#: feature maps (student, distilled student, teacher) one.
+SCALES = ('panel', 'row')
+#: The columns that show the features of a distilled layer.
+FEATURE_COLUMNS = ('student', 'distilled', 'teacher')
 
 
 def register_attention_map(loss_cls: type) -> Callable:
@@ -148,8 +157,13 @@ _register_builtin_maps()
 
 def feature_heatmap(feature: Tensor, reduce: str = 'abs_mean') -> np.ndarray:
     """(C, H, W) -> (H, W) float array in [0, 1]."""
+    return normalize(reduce_feature(feature, reduce))
+
+
+def reduce_feature(feature: Tensor, reduce: str = 'abs_mean') -> np.ndarray:
+    """(C, H, W) -> (H, W) float64 array: the channel reduction, unscaled."""
     if feature.dim() != 3:
-        raise ValueError(f'feature_heatmap expects (C, H, W), got '
+        raise ValueError(f'a heat map needs a (C, H, W) feature, got '
                          f'{tuple(feature.shape)}')
     feature = feature.detach().float()
     if reduce == 'abs_mean':
@@ -163,14 +177,21 @@ def feature_heatmap(feature: Tensor, reduce: str = 'abs_mean') -> np.ndarray:
     else:
         raise ValueError(f'reduce must be one of {REDUCTIONS}, got '
                          f'{reduce!r}')
-    return normalize(heat.cpu().numpy())
+    return heat.cpu().numpy().astype(np.float64)
 
 
-def normalize(heat: np.ndarray) -> np.ndarray:
-    """Min-max normalisation to [0, 1] (a constant map becomes 0)."""
+def normalize(heat: np.ndarray,
+              value_range: Optional[Tuple[float, float]] = None
+              ) -> np.ndarray:
+    """Min-max normalisation to [0, 1] (a constant map becomes 0).
+
+    ``value_range`` (lo, hi) maps lo to 0 and hi to 1 instead of the map's
+    own minimum and maximum (a scale shared with other maps).
+    """
     heat = heat.astype(np.float64)
-    span = heat.max() - heat.min()
-    return (heat - heat.min()) / span if span > 0 else np.zeros_like(heat)
+    lo, hi = value_range or (heat.min(), heat.max())
+    span = hi - lo
+    return (heat - lo) / span if span > 0 else np.zeros_like(heat)
 
 
 @dataclass
@@ -233,6 +254,9 @@ class FeatureVis:
             :data:`REDUCTIONS`. Defaults to 'abs_mean'.
         query (tuple, optional): Normalised (y, x) query of the attention
             maps; None averages over all queries. Defaults to None.
+        scale (str): Colour scale of the feature maps, one of
+            :data:`SCALES`: 'panel' normalises each map on its own, 'row'
+            the maps of a layer together. Defaults to 'panel'.
     """
 
     def __init__(self,
@@ -242,10 +266,13 @@ class FeatureVis:
                  teacher_checkpoint: Optional[str] = None,
                  device: str = 'cpu',
                  reduce: str = 'abs_mean',
-                 query: Optional[Tuple[float, float]] = None) -> None:
+                 query: Optional[Tuple[float, float]] = None,
+                 scale: str = 'panel') -> None:
         if reduce not in REDUCTIONS:
             raise ValueError(f'reduce must be one of {REDUCTIONS}, got '
                              f'{reduce!r}')
+        if scale not in SCALES:
+            raise ValueError(f'scale must be one of {SCALES}, got {scale!r}')
         if query is not None and not all(0 <= q <= 1 for q in query):
             raise ValueError(f'query must be a normalised (y, x) in [0, 1], '
                              f'got {query}')
@@ -260,6 +287,7 @@ class FeatureVis:
         self.cfg = cfg
         self.reduce = reduce
         self.query = query
+        self.scale = scale
         init_default_scope(cfg.get('default_scope') or 'mmrazor')
         model_cfg = copy.deepcopy(cfg.model)
         model_cfg.teacher_ckpt = None
@@ -340,6 +368,17 @@ class FeatureVis:
             amap = fn(loss, s_in, t_in, self.query)
         return normalize(amap[0].float().cpu().numpy())
 
+    def _normalize_row(self, row: Dict) -> None:
+        """Scale a row's feature maps to [0, 1], alone or together."""
+        maps = [row[k] for k in FEATURE_COLUMNS if row[k] is not None]
+        row['range'] = None
+        if self.scale == 'row' and maps:
+            row['range'] = (float(min(m.min() for m in maps)),
+                            float(max(m.max() for m in maps)))
+        for key in FEATURE_COLUMNS:
+            if row[key] is not None:
+                row[key] = normalize(row[key], row['range'])
+
     def compute(self, img_path: str) -> Dict:
         """Heat maps of one image.
 
@@ -348,7 +387,9 @@ class FeatureVis:
             and ``rows``: per distilled layer a dict with ``title`` and the
             maps ``student`` (if a baseline is given), ``distilled``,
             ``teacher`` and ``attention`` (if the loss has one), each an
-            (h, w) array in [0, 1] or None.
+            (h, w) array in [0, 1] or None, and ``range``: with
+            ``scale='row'`` the (min, max) of the row's feature maps before
+            normalisation (0 and 1 of the maps), else None.
         """
         batch = self._batch(img_path)
         meta = batch['data_samples'][0].metainfo
@@ -370,7 +411,7 @@ class FeatureVis:
             fh, fw = feat.shape[-2:]
             h = max(1, round(fh * img_hw[0] / pad_hw[0]))
             w = max(1, round(fw * img_hw[1] / pad_hw[1]))
-            return feature_heatmap(feat[0, :, :h, :w], self.reduce)
+            return reduce_feature(feat[0, :, :h, :w], self.reduce)
 
         rows = []
         for layer in self.layers:
@@ -383,6 +424,8 @@ class FeatureVis:
                     distilled=heat(s_raw),
                     teacher=heat(t_raw),
                     attention=self._attention(layer, s_in, t_in)))
+        for row in rows:
+            self._normalize_row(row)
         if all(r['distilled'] is None and r['teacher'] is None
                for r in rows):
             shapes = {
@@ -405,28 +448,41 @@ class FeatureVis:
         image = np.clip(image, 0, 255).astype(np.uint8)
         return dict(image=np.ascontiguousarray(image), rows=rows)
 
-    def draw(self, maps: Dict, out_file: str, alpha: float = 0.5) -> str:
-        """Write the grid of ``maps`` (from :meth:`compute`) as a PNG."""
+    def figure(self, maps: Dict, alpha: float = 0.5):
+        """The grid of ``maps`` (from :meth:`compute`) with its colour bars.
+
+        One colour bar for the figure when each panel has its own scale
+        (``scale='panel'``), one per row in the reduction's units when the
+        feature maps of a row share a scale (``scale='row'``).
+
+        Returns:
+            matplotlib.figure.Figure: Close it after use.
+        """
         import cv2
         import matplotlib
         matplotlib.use('Agg')
         import matplotlib.pyplot as plt
+        from matplotlib.cm import ScalarMappable
+        from matplotlib.colors import Normalize
 
+        rows = maps['rows']
         cols = [('image', 'image')]
-        if any(r['student'] is not None for r in maps['rows']):
+        if any(r['student'] is not None for r in rows):
             cols.append(('student', 'student'))
         cols += [('distilled', 'distilled student'), ('teacher', 'teacher')]
-        if any(r['attention'] is not None for r in maps['rows']):
+        if any(r['attention'] is not None for r in rows):
             where = 'mean over queries' if self.query is None else \
                 f'query (y, x)={tuple(self.query)}'
+            if self.scale == 'row':
+                where += '; own scale'
             cols.append(('attention', f'attention ({where})'))
         image = maps['image']
         h, w = image.shape[:2]
         cmap = plt.get_cmap('jet')
-        rows = maps['rows']
         fig, axes = plt.subplots(
-            len(rows), len(cols), figsize=(2.4 * len(cols), 2.4 * len(rows)),
-            squeeze=False)
+            len(rows), len(cols),
+            figsize=(2.4 * len(cols) + 1.2, 2.4 * len(rows) + 0.4),
+            squeeze=False, layout='constrained')
         for r, row in enumerate(rows):
             for c, (key, title) in enumerate(cols):
                 ax = axes[r][c]
@@ -444,7 +500,30 @@ class FeatureVis:
                     np.uint8))
                 if r == 0:
                     ax.set_title(title, fontsize=8)
-        fig.tight_layout()
+            if self.scale == 'row' and row['range'] is not None:
+                bar = fig.colorbar(
+                    ScalarMappable(Normalize(*row['range']), cmap),
+                    ax=axes[r].tolist(), fraction=0.03, pad=0.01)
+                bar.set_label(f'{self.reduce}, one scale per row',
+                              fontsize=7)
+                bar.ax.tick_params(labelsize=6)
+        if self.scale == 'panel':
+            bar = fig.colorbar(
+                ScalarMappable(Normalize(0, 1), cmap),
+                ax=axes.ravel().tolist(), fraction=0.03, pad=0.01)
+            bar.set_label('min-max normalised per panel', fontsize=8)
+            note = (f'{self.reduce} of the features; each panel on its own '
+                    'scale')
+        else:
+            note = (f'{self.reduce} of the features; one scale per row '
+                    '(attention: per panel)')
+        fig.suptitle(f'{note}; overlay alpha {alpha}', fontsize=8)
+        return fig
+
+    def draw(self, maps: Dict, out_file: str, alpha: float = 0.5) -> str:
+        """Write :meth:`figure` of ``maps`` as a PNG."""
+        import matplotlib.pyplot as plt
+        fig = self.figure(maps, alpha)
         os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
         fig.savefig(out_file, dpi=100)
         plt.close(fig)
