@@ -5,7 +5,10 @@ mmrazor 1.0.0 and mmengine 0.10.7 were released for torch 1.x/2.0. On the
 torch we pin (see ``requirements/pins.txt``) four things break. Each patch
 below is the smallest change that restores the original behaviour; none
 edits an installed file. :func:`apply` runs on ``import mmkd_ext`` and must
-run before mmrazor is imported (``mmkd_ext/__init__.py`` does this).
+run before mmrazor is imported (``mmkd_ext/__init__.py`` does this). Where
+mmrazor is imported first by code that is not ours (mmrazor's own
+``tools/train.py``), the start-up hook installed with the package
+(``mmkd_ext_autopatch.py``) applies them just before.
 
 ``tests/test_compat.py`` shows, for each patch, the upstream failure without
 it (in a fresh interpreter) and that the patched call works.

@@ -3,6 +3,7 @@
 it. Every case runs in a fresh interpreter that loads ``compat.py`` from its
 file (so ``mmkd_ext/__init__`` does not apply everything first) and applies
 all patches except the one under test."""
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -41,10 +42,14 @@ print("ok")
 
 def _run(skip, body):
     code = f'SKIP = {tuple(skip)!r}\n' + PRELUDE + body
+    # Without the start-up hook (mmkd_ext_autopatch), which would apply
+    # every patch when mmrazor is imported.
+    env = dict(os.environ, MMKD_EXT_NO_AUTOPATCH='1')
     return subprocess.run([sys.executable, '-c', code],
                           capture_output=True,
                           text=True,
-                          cwd='/')
+                          cwd='/',
+                          env=env)
 
 
 @pytest.mark.parametrize('patch, body', [

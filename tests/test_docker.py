@@ -80,6 +80,16 @@ def test_uses_the_shared_pins_and_setup_script():
     assert any(a.split()[0] == 'tools/setup_env.sh' for a in copies)
     runs = [arg for word, arg in ins if word == 'RUN']
     assert sum('bash tools/setup_env.sh' in r for r in runs) == 1
+    # setup.py (pip install -e) needs these before setup_env.sh runs.
+    setup_at = next(i for i, (word, arg) in enumerate(ins)
+                    if word == 'RUN' and 'tools/setup_env.sh' in arg)
+    copied_first = {
+        src.rstrip('/')
+        for word, arg in ins[:setup_at] if word == 'COPY'
+        for src in arg.split()[:-1]
+    }
+    for needed in ('setup.py', 'mmkd_ext_autopatch.py', 'mmkd_ext'):
+        assert needed in copied_first, needed
     # Nothing is installed with pip outside the set-up script.
     assert not any(re.search(r'\bpip3?\b', r) for r in runs)
     env = ' '.join(arg for word, arg in ins if word == 'ENV')

@@ -10,7 +10,7 @@ NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-PYTHON=${PYTHON:-python}
+source "$ROOT/tools/find_python.sh"  # sets PYTHON
 
 PYTHONPATH="$ROOT:$PYTHONPATH" \
 "$PYTHON" -m torch.distributed.run \

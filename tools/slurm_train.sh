@@ -12,7 +12,7 @@ GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-PYTHON=${PYTHON:-python}
+source "$ROOT/tools/find_python.sh"  # sets PYTHON
 
 PYTHONPATH="$ROOT:$PYTHONPATH" \
 srun -p "$PARTITION" \
