@@ -19,7 +19,7 @@ from mmrazor.registry import MODELS
 from mmkd_ext.models.losses import CanKDLoss
 from mmkd_ext.utils import extract_student_state_dict
 
-from .numerics import assert_close_normwise
+from .numerics import assert_close_normwise, assert_grads_close_normwise
 from .smoke import build_algorithm, make_batch, run_train_step
 
 AFFINITIES = ('dot_product', 'embedded_gaussian', 'gaussian')
@@ -111,8 +111,12 @@ def test_matches_full_matrix(affinity, shape, pool_size):
     ref_grads = torch.autograd.grad(ref, [x_ref] + list(loss.parameters()))
 
     torch.testing.assert_close(ours, ref, rtol=1e-10, atol=1e-12)
-    for got, want in zip(grads, ref_grads):
-        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-10)
+    # Parameter gradients sum over batch x queries x keys after C-term
+    # contractions; some are zero up to rounding (phi's bias under a
+    # softmax, out_proj's bias before the BN): norm-wise, not element-wise.
+    n_terms = b * h * w * ((h // pool_size) * (w // pool_size)) + c
+    assert_close_normwise(grads[0], ref_grads[0], n_terms=n_terms)
+    assert_grads_close_normwise(grads[1:], ref_grads[1:], n_terms=n_terms)
     assert grads[0].abs().sum() > 0
 
 
@@ -141,12 +145,12 @@ def test_chunked_equals_unchunked(affinity):
     # float64, another summation order: the sums behind a parameter gradient
     # run over batch x queries x keys (B x N x M = 2 x 117 x 24 after the
     # 2x2 pooling) and can cancel to ~0 in single elements, so compare
-    # norm-wise against that many roundings.
+    # norm-wise against that many roundings (phi's bias has a zero gradient
+    # under the softmax: measured against all parameter gradients).
     n_terms = 2 * (9 * 13) * ((9 // 2) * (13 // 2))
     assert_close_normwise(v1, v0, n_terms=n_terms)
     assert_close_normwise(g1, g0, n_terms=n_terms)
-    for a, b in zip(p0, p1):
-        assert_close_normwise(b, a, n_terms=n_terms)
+    assert_grads_close_normwise(p1, p0, n_terms=n_terms)
 
 
 @pytest.mark.parametrize('affinity', AFFINITIES)
