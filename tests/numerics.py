@@ -59,7 +59,7 @@ def assert_close_normwise(actual: torch.Tensor, expected: torch.Tensor, *,
         err = (actual.double() - expected.double()).norm().item() / scale
     assert err <= bound, (
         f'norm-wise relative error {err:.3e} > {bound:.3e} '
-        f'({factor} x {n_terms} terms x u={u:.2e})')
+        f'({factor:.3g} x {n_terms} terms x u={u:.2e})')
 
 
 def assert_grads_close_normwise(actual: Sequence[torch.Tensor],

@@ -90,6 +90,20 @@ def _features(b, c, h, w, seed=1, dtype=torch.float64, scale=1.0):
     return x, y
 
 
+def _out_bn_condition(loss: CanKDLoss, x, y) -> float:
+    """max over channels of rms / std of the output BN's input: the
+    attention averages g over the keys, so these channels are nearly
+    constant and the BN amplifies their rounding by this factor."""
+    outs = []
+    hook = loss.out_proj.register_forward_hook(
+        lambda mod, args, out: outs.append(out.detach()))
+    with torch.no_grad():
+        loss(x, y)
+    hook.remove()
+    mean, std = outs[0].mean((0, 2, 3)), outs[0].std((0, 2, 3), False)
+    return ((mean**2 + std**2).sqrt() / std).max().item()
+
+
 @pytest.mark.parametrize('affinity', AFFINITIES)
 @pytest.mark.parametrize('shape,pool_size', [((1, 6, 5, 7), 2),
                                              ((2, 6, 7, 5), 2),
@@ -112,11 +126,15 @@ def test_matches_full_matrix(affinity, shape, pool_size):
 
     torch.testing.assert_close(ours, ref, rtol=1e-10, atol=1e-12)
     # Parameter gradients sum over batch x queries x keys after C-term
-    # contractions; some are zero up to rounding (phi's bias under a
-    # softmax, out_proj's bias before the BN): norm-wise, not element-wise.
+    # contractions, and the output BN amplifies what comes before it; some
+    # are zero up to rounding (the biases of g, out_proj and out_bn, phi's
+    # under a softmax): norm-wise, against all of them together.
     n_terms = b * h * w * ((h // pool_size) * (w // pool_size)) + c
-    assert_close_normwise(grads[0], ref_grads[0], n_terms=n_terms)
-    assert_grads_close_normwise(grads[1:], ref_grads[1:], n_terms=n_terms)
+    factor = 16 * _out_bn_condition(loss, x.detach(), y)
+    assert_close_normwise(grads[0], ref_grads[0], n_terms=n_terms,
+                          factor=factor)
+    assert_grads_close_normwise(grads[1:], ref_grads[1:], n_terms=n_terms,
+                                factor=factor)
     assert grads[0].abs().sum() > 0
 
 
