@@ -166,9 +166,10 @@ def test_chunked_equals_unchunked(affinity):
     # norm-wise against that many roundings (phi's bias has a zero gradient
     # under the softmax: measured against all parameter gradients).
     n_terms = 2 * (9 * 13) * ((9 // 2) * (13 // 2))
-    assert_close_normwise(v1, v0, n_terms=n_terms)
-    assert_close_normwise(g1, g0, n_terms=n_terms)
-    assert_grads_close_normwise(p1, p0, n_terms=n_terms)
+    factor = 16 * _out_bn_condition(loss, x, y)  # see test_matches_full_matrix
+    assert_close_normwise(v1, v0, n_terms=n_terms, factor=factor)
+    assert_close_normwise(g1, g0, n_terms=n_terms, factor=factor)
+    assert_grads_close_normwise(p1, p0, n_terms=n_terms, factor=factor)
 
 
 @pytest.mark.parametrize('affinity', AFFINITIES)
