@@ -71,8 +71,10 @@ def assert_grads_close_normwise(actual: Sequence[torch.Tensor],
 
     A parameter whose gradient is zero in exact arithmetic (the bias of a
     layer followed by a normalisation, a shift that a softmax ignores) is
-    computed as rounding noise of sums whose terms are as large as the
-    other parameters' gradients: its own norm is no scale for it.
+    computed as rounding noise of sums whose terms are at least as large as
+    the other parameters' gradients: its own norm is no scale for it. A
+    stage that amplifies rounding (a normalisation of nearly constant
+    channels) goes into ``factor`` as its condition number.
     """
     assert len(actual) == len(expected), (len(actual), len(expected))
     scale = torch.cat([e.detach().double().flatten()
