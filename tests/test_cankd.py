@@ -19,7 +19,7 @@ from mmrazor.registry import MODELS
 from mmkd_ext.models.losses import CanKDLoss
 from mmkd_ext.utils import extract_student_state_dict
 
-from .numerics import assert_close_normwise
+from .numerics import assert_close_normwise, assert_grads_close_normwise
 from .smoke import build_algorithm, make_batch, run_train_step
 
 AFFINITIES = ('dot_product', 'embedded_gaussian', 'gaussian')
@@ -90,6 +90,20 @@ def _features(b, c, h, w, seed=1, dtype=torch.float64, scale=1.0):
     return x, y
 
 
+def _out_bn_condition(loss: CanKDLoss, x, y) -> float:
+    """max over channels of rms / std of the output BN's input: the
+    attention averages g over the keys, so these channels are nearly
+    constant and the BN amplifies their rounding by this factor."""
+    outs = []
+    hook = loss.out_proj.register_forward_hook(
+        lambda mod, args, out: outs.append(out.detach()))
+    with torch.no_grad():
+        loss(x, y)
+    hook.remove()
+    mean, std = outs[0].mean((0, 2, 3)), outs[0].std((0, 2, 3), False)
+    return ((mean**2 + std**2).sqrt() / std).max().item()
+
+
 @pytest.mark.parametrize('affinity', AFFINITIES)
 @pytest.mark.parametrize('shape,pool_size', [((1, 6, 5, 7), 2),
                                              ((2, 6, 7, 5), 2),
@@ -111,8 +125,16 @@ def test_matches_full_matrix(affinity, shape, pool_size):
     ref_grads = torch.autograd.grad(ref, [x_ref] + list(loss.parameters()))
 
     torch.testing.assert_close(ours, ref, rtol=1e-10, atol=1e-12)
-    for got, want in zip(grads, ref_grads):
-        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-10)
+    # Parameter gradients sum over batch x queries x keys after C-term
+    # contractions, and the output BN amplifies what comes before it; some
+    # are zero up to rounding (the biases of g, out_proj and out_bn, phi's
+    # under a softmax): norm-wise, against all of them together.
+    n_terms = b * h * w * ((h // pool_size) * (w // pool_size)) + c
+    factor = 16 * _out_bn_condition(loss, x.detach(), y)
+    assert_close_normwise(grads[0], ref_grads[0], n_terms=n_terms,
+                          factor=factor)
+    assert_grads_close_normwise(grads[1:], ref_grads[1:], n_terms=n_terms,
+                                factor=factor)
     assert grads[0].abs().sum() > 0
 
 
@@ -141,15 +163,13 @@ def test_chunked_equals_unchunked(affinity):
     # float64, another summation order: the sums behind a parameter gradient
     # run over batch x queries x keys (B x N x M = 2 x 117 x 24 after the
     # 2x2 pooling) and can cancel to ~0 in single elements, so compare
-    # norm-wise against that many roundings.
-    # The scale of the summed terms: all gradients of the loss together (the
-    # phi bias gets a gradient that is zero in exact arithmetic: the softmax
-    # over keys is invariant to it).
+    # norm-wise against that many roundings (phi's bias has a zero gradient
+    # under the softmax: measured against all parameter gradients).
     n_terms = 2 * (9 * 13) * ((9 // 2) * (13 // 2))
-    assert_close_normwise(v1, v0, n_terms=n_terms)
-    grad_scale = torch.cat([g.flatten() for g in [g0] + p0]).norm().item()
-    for want, got in zip([g0] + p0, [g1] + p1):
-        assert_close_normwise(got, want, n_terms=n_terms, scale=grad_scale)
+    factor = 16 * _out_bn_condition(loss, x, y)  # see test_matches_full_matrix
+    assert_close_normwise(v1, v0, n_terms=n_terms, factor=factor)
+    assert_close_normwise(g1, g0, n_terms=n_terms, factor=factor)
+    assert_grads_close_normwise(p1, p0, n_terms=n_terms, factor=factor)
 
 
 @pytest.mark.parametrize('affinity', AFFINITIES)

@@ -17,6 +17,7 @@ from mmkd_ext.models.losses import (
 )
 from mmkd_ext.models.losses.tat import PerSampleBatchNorm2d, tat_reconfigure
 
+from .numerics import assert_grads_close_normwise
 from .smoke import build_algorithm, make_batch, run_train_step
 
 CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
@@ -129,8 +130,13 @@ def grads(loss, tensors):
 
 def assert_same(loss, ref, inputs):
     torch.testing.assert_close(loss, ref, rtol=1e-10, atol=1e-12)
-    for g, r in zip(grads(loss, inputs), grads(ref, inputs)):
-        torch.testing.assert_close(g, r, rtol=1e-9, atol=1e-12)
+    # Gradients sum over batch x queries x keys after channel contractions;
+    # the key embedding's BN bias gets zero up to rounding (it shifts a
+    # row's logits by one constant, which the softmax ignores): norm-wise,
+    # against all the gradients together.
+    b, c, h, w = inputs[0].shape
+    assert_grads_close_normwise(grads(loss, inputs), grads(ref, inputs),
+                                n_terms=b * (h * w)**2 + c)
 
 
 # ----------------------------------------------------------------------------
@@ -186,9 +192,9 @@ def test_efficient_equals_direct():
     g_c = grads(loss_c, [fs] + params_c)
     g_d = grads(loss_d, [fs] + params_d)
     g_m = grads(loss_m, [fs] + params_c)
-    for a, b, c in zip(g_c, g_d, g_m):
-        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-13)
-        torch.testing.assert_close(c, b, rtol=1e-10, atol=1e-13)
+    # Norm-wise over B x N x N = 2 x 16 x 16 terms (see assert_same).
+    assert_grads_close_normwise(g_c, g_d, n_terms=2 * 16 * 16 + 6)
+    assert_grads_close_normwise(g_m, g_d, n_terms=2 * 16 * 16 + 6)
     # The map: (B, G, N, N), row i = student position, softmax over the
     # teacher positions j of q_i . k_j in each group of 2 channels.
     assert attn.shape == (2, 3, 16, 16)
