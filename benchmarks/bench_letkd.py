@@ -35,7 +35,7 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmkd_ext  # noqa: E402,F401  (compat patches before mmrazor)
-from mmkd_ext.models.connectors import insert_letkd_layers  # noqa: E402
+from mmkd_ext.models.architectures import insert_letkd_layers  # noqa: E402
 
 ARCHS = {
     'resnet18':

@@ -72,7 +72,7 @@ def _build(case: dict, chunk_size, hw: int, device: str):
     """Returns a closure running forward + backward once."""
     import torch
 
-    from mmkd_ext.models.losses import (
+    from mmkd_ext.models.losses.tat import (
         TaTAnchorPointLoss,
         TaTLoss,
         TaTPatchGroupLoss,

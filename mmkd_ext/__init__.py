@@ -3,7 +3,7 @@
 
 Importing the package applies the compatibility patches of
 :mod:`mmkd_ext.compat` (they must precede the first mmrazor import) and
-registers every loss, connector, backbone, distiller, transform and hook in
+registers every loss, KD layer, backbone, distiller, transform and hook in
 the mmrazor / mmpretrain / mmengine registries.
 """
 from . import compat

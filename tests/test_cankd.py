@@ -206,7 +206,8 @@ def test_identity_at_init(affinity, b):
     expected = 5.0 * ((_instance_norm(x) - _instance_norm(y))**2).mean()
     torch.testing.assert_close(loss(x, y), expected, rtol=1e-12, atol=0)
     # Without the residual the block outputs BN(.) = 0 at init.
-    loss = CanKDLoss(6, affinity=affinity, residual=False).double()
+    loss = CanKDLoss(6, affinity=affinity, residual=False,
+                     loss_weight=5.0).double()
     expected = 5.0 * (_instance_norm(y)**2).mean()
     torch.testing.assert_close(loss(x, y), expected, rtol=1e-12, atol=0)
 

@@ -37,9 +37,9 @@ CLS_CONFIGS = [
         'wttm/wttm_logits_resnet34_resnet18_8xb32-100e_in1k.py',
         marks=pytest.mark.slow),
     pytest.param(
-        'zscore/ctkd-zscore_logits_resnet34_resnet18_8xb64-100e_in1k.py',
+        'ctkd/ctkd-zscore_logits_resnet34_resnet18_8xb64-100e_in1k.py',
         marks=pytest.mark.slow),
-    'zscore/mlkd-zscore_logits_resnet50_mobilenet-v1_8xb64-100e_in1k.py',
+    'mlkd/mlkd-zscore_logits_resnet50_mobilenet-v1_8xb64-100e_in1k.py',
     pytest.param(
         'tat/tat-kd_backbone_resnet34_resnet18_8xb256-100e_in1k.py',
         marks=pytest.mark.slow),

@@ -19,7 +19,20 @@ from mmpretrain.structures import DataSample
 from mmrazor.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from mmkd_ext.models.connectors import (
+from mmkd_ext.letkd import (
+    load_letkd_target,
+    normalize_target_spec,
+    pixel_labels,
+    save_letkd_targets,
+)
+from mmkd_ext.letkd.prepare import (
+    fit_kmeans_centers,
+    fit_lda,
+    fit_subclasses,
+    nearest_prototype,
+    score_table,
+)
+from mmkd_ext.models.architectures import (
     LetKDLayer,
     NormalizedConv2d,
     build_letkd_student,
@@ -30,18 +43,7 @@ from mmkd_ext.models.losses.letkd import (
     LetKDIntermediateTarget,
     LetKDPenultimateTarget,
     letkd_kl,
-    load_letkd_target,
-    normalize_target_spec,
-    pixel_labels,
     pool_teacher,
-    save_letkd_targets,
-)
-from mmkd_ext.utils.letkd_targets import (
-    fit_kmeans_centers,
-    fit_lda,
-    fit_subclasses,
-    nearest_prototype,
-    score_table,
 )
 
 from .numerics import assert_close_normwise
@@ -986,6 +988,32 @@ def test_build_refuses_mismatched_files(prepared, tmp_path):
         assert prepared['out'] in msg and key in msg and str(value) in msg
 
 
+def test_build_reads_the_description_from_the_file(prepared):
+    """Losses given only the file and the target read K, channels, classes
+    from the file; the algorithm still refuses a file computed for another
+    teacher module than the recorded one."""
+    cfg_path = prepared['cfg']
+    losses = 'model.distiller.distill_losses'
+    cfg = Config.fromfile(cfg_path)
+    only_file = {
+        f'{losses}.loss_letkd_{name}': dict(
+            _delete_=True, type='LetKDLoss', target_file=prepared['out'],
+            target=name)
+        for name in ('penult', 'inter')
+    }
+    model, _ = _build(cfg_path, **only_file)
+    for name in ('penult', 'inter'):
+        loss = model.distiller.distill_losses[f'loss_letkd_{name}']
+        assert loss.spec == normalize_target_spec(
+            name, dict(cfg.letkd_targets[name]))
+    recorder = 'model.distiller.teacher_recorders.penult.source'
+    with pytest.raises(ValueError) as info:
+        _build(cfg_path, **only_file, **{recorder: 'backbone.layer3'})
+    msg = str(info.value)
+    assert 'loss_letkd_penult' in msg and prepared['out'] in msg
+    assert '"backbone.layer4"' in msg and '"backbone.layer3"' in msg
+
+
 # ---------------------------------------------------------------- configs
 
 _SLOW = pytest.mark.slow
@@ -1024,10 +1052,6 @@ def _config_options(cfg_path, task, tmp_path, inter_classes=None):
     for name, loss in cfg.model.distiller.distill_losses.items():
         assert loss.type == 'LetKDLoss'
         opts[f'model.distiller.distill_losses.{name}.target_file'] = path
-        if inter_classes and loss.target == 'inter':
-            for key in ('num_classes', 'lda_dim'):
-                opts[f'model.distiller.distill_losses.{name}.{key}'] = \
-                    specs['inter'][key]
     if task == 'seg':
         # mmseg pads the fake batch to the crop size otherwise
         opts['model.architecture.model.data_preprocessor.size'] = (64, 64)
@@ -1059,13 +1083,21 @@ def test_config_settings():
         assert cfg.train_cfg.max_epochs == 100
         assert cfg.train_dataloader.batch_size * 8 == 256
         losses = cfg.model.distiller.distill_losses
-        assert losses.loss_letkd_penult.num_templates == 4096
+        targets = cfg.letkd_targets
+        assert targets.penult.num_templates == 4096
         assert losses.loss_letkd_penult.tau == 1.0
         assert all(v.loss_weight == 1.0 for v in losses.values())
+        # the losses read the targets' descriptions from the targets file
+        assert all(
+            set(v) == {'type', 'target_file', 'target', 'tau', 'loss_weight'}
+            - ({'tau'} if v.target == 'inter' else set())
+            for v in losses.values()), losses
         layers = cfg.model.architecture.layers
         assert all(v.alpha == 1.0 for v in layers.values())
-    assert losses.loss_letkd_inter.num_classes * \
-        losses.loss_letkd_inter.num_subclasses == layers.inter.num_templates
-    assert losses.loss_letkd_inter.lda_dim == 60
+        assert layers.penult.num_templates == targets.penult.num_templates
+    assert targets.inter.num_classes * targets.inter.num_subclasses == \
+        layers.inter.num_templates
+    assert targets.inter.lda_dim == 60
+    assert targets.penult.channels == targets.inter.channels == 2048
     assert layers.inter.module == 'backbone.layers.11'
-    assert losses.loss_letkd_inter.teacher_module == 'backbone.layer4.0'
+    assert targets.inter.teacher_module == 'backbone.layer4.0'

@@ -165,19 +165,21 @@ def test_logit_standardization_dkd_passes_gt_labels():
 
 
 def test_logit_standardization_signature_and_copy():
-    # mmrazor checks loss_forward_mappings keys against the signature
+    # mmrazor checks loss_forward_mappings keys against the signature: the
+    # wrapper has a plain one, gt_labels is passed on when the wrapped loss
+    # takes it and refused when it does not.
     loss = LogitStandardization(dict(type='DKDLoss', tau=2))
-    assert list(inspect.signature(loss.forward).parameters) == [
-        'preds_S', 'preds_T', 'gt_labels'
-    ]
     kl = LogitStandardization(dict(type='KLDivergence', tau=2))
-    assert list(inspect.signature(kl.forward).parameters) == [
-        'preds_S', 'preds_T'
-    ]
+    for wrapper in (loss, kl):
+        assert list(inspect.signature(wrapper.forward).parameters) == [
+            'preds_S', 'preds_T', 'gt_labels'
+        ]
+    assert loss.with_labels and not kl.with_labels
     z, v = _randn(2, 4, seed=15), _randn(2, 4, seed=16)
+    with pytest.raises(ValueError, match='KLDivergence does not take labels'):
+        kl(z, v, gt_labels=torch.tensor([0, 1]))
     copied = copy.deepcopy(kl)
     copied.loss.tau = 4.0
-    assert copied.forward.func.__self__ is copied
     assert not torch.allclose(copied(z, v), kl(z, v))
     torch.testing.assert_close(kl(z, v), _kd_ref(z, v, 2.0, 1.0))
 

@@ -1,6 +1,7 @@
 # Copyright (c) mmkd_ext contributors. All rights reserved.
 """MLKD and CTKD losses, the two-view pipeline / algorithm and their
-ImageNet configs (configs/zscore/{mlkd,mlkd-zscore,ctkd,ctkd-zscore}_*)."""
+ImageNet configs (configs/mlkd/{mlkd,mlkd-zscore}_*,
+configs/ctkd/{ctkd,ctkd-zscore}_*)."""
 import copy
 import glob
 import math
@@ -21,8 +22,8 @@ from .numerics import assert_close_normwise
 from .smoke import build_algorithm, make_batch, run_train_step
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-MLKD_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs/zscore/mlkd*.py')))
-CTKD_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs/zscore/ctkd*.py')))
+MLKD_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs/mlkd/mlkd*.py')))
+CTKD_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs/ctkd/ctkd*.py')))
 
 
 def _set_epoch(epoch: int) -> None:

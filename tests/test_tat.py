@@ -9,13 +9,14 @@ import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from mmengine.optim import build_optim_wrapper
 
-from mmkd_ext.models.losses import (
+from mmkd_ext.models.losses.tat import (
+    PerSampleBatchNorm2d,
     TaTAnchorPointLoss,
     TaTLoss,
     TaTPatchGroupLoss,
     TaTSegLoss,
+    tat_reconfigure,
 )
-from mmkd_ext.models.losses.tat import PerSampleBatchNorm2d, tat_reconfigure
 
 from .numerics import assert_grads_close_normwise
 from .smoke import build_algorithm, make_batch, run_train_step

@@ -17,16 +17,16 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from mmkd_ext.visualization import (
-    ATTENTION_MAPS,
     STUDENT_ALONE_RUN,
     FeatureVis,
+    attention_heatmap,
     feature_heatmap,
     select_query,
 )
 from mmkd_ext.visualization.feature_maps import FEATURE_COLUMNS, normalize
 
 from .conftest import ROOT
-from .numerics import unit_roundoff
+from .numerics import assert_close_normwise, unit_roundoff
 from .tool_helpers import make_distill_checkpoint, randomize_bn
 
 
@@ -256,29 +256,59 @@ def test_vis_tool_takes_the_demo_student(vis_run, tmp_path, capsys):
     assert np.abs(pngs['auto'].astype(int) - pngs['given']).mean() > 0.1
 
 
-def test_attention_maps_match_the_losses():
-    """The registered maps are the losses' own attention (float64)."""
-    from mmkd_ext.models.losses import CanKDLoss, TaTLoss
+def test_attention_maps_are_the_forward_maps():
+    """Each loss's ``attention_map`` is the map its forward uses (float64):
+    applied to the loss's values it gives the features the forward computes
+    without forming the map, and the heat map selects its query rows."""
+    from mmkd_ext.models.losses import CanKDLoss, TaTLoss, TaTSegLoss
+    from mmkd_ext.models.losses.tat import tat_reconfigure
     torch.manual_seed(0)
     s = torch.randn(2, 8, 6, 4, dtype=torch.float64)
     t = torch.randn(2, 8, 6, 4, dtype=torch.float64)
-    tat = TaTLoss(8, 8, groups=2).double().eval()
-    _, attn = tat(s, t, return_map=True)  # (B, G, N, N)
-    amap = ATTENTION_MAPS[TaTLoss](tat, s, t, None)
-    assert amap.shape == (2, 6, 4)
-    torch.testing.assert_close(amap.sum(dim=(1, 2)),
-                               torch.ones(2, dtype=torch.float64))
-    # The query at normalised (0.5, 0.75) is position (3, 3): row 15.
-    q = ATTENTION_MAPS[TaTLoss](tat, s, t, (0.5, 0.75))
-    torch.testing.assert_close(q.flatten(1), attn.mean(1)[:, 15])
+    # Sums of <= 24 products, then a few more operations.
+    n_terms = 32
 
-    cankd = CanKDLoss(8, pool_size=2).double().eval()
-    amap = ATTENTION_MAPS[CanKDLoss](cankd, s, t, (0.0, 0.0))
-    theta = cankd.theta(s).flatten(2)[:, :, 0]  # query position (0, 0)
-    phi = torch.nn.functional.max_pool2d(cankd.phi(t), 2).flatten(2)
-    expected = torch.einsum('bd,bdm->bm', theta, phi) / phi.shape[-1]
-    assert amap.shape == (2, 3, 2)
-    torch.testing.assert_close(amap.flatten(1), expected)
+    for affinity in ('dot_product', 'embedded_gaussian', 'gaussian'):
+        cankd = CanKDLoss(8, affinity=affinity, pool_size=2).double().eval()
+        amap = cankd.attention_map(s, t)
+        assert amap.shape == (2, 1, 6, 4, 3, 2)
+        f = amap.reshape(2, 24, 6)  # (B, N, M)
+        g = torch.nn.functional.max_pool2d(cankd.g(t), 2).flatten(2)
+        assert_close_normwise((f @ g.transpose(1, 2)).transpose(1, 2),
+                              cankd.attend(s, t).flatten(2),
+                              n_terms=n_terms)
+
+    tat = TaTLoss(8, 8, groups=2).double().eval()
+    amap = tat.attention_map(s, t)
+    assert amap.shape == (2, 2, 6, 4, 6, 4)
+    loss, attn = tat(s, t, return_map=True)  # (B, G, N, N)
+    torch.testing.assert_close(amap.reshape(2, 2, 24, 24), attn)
+    q, k, v, _ = tat.embedding(s, t)
+    out, _ = tat_reconfigure(q, k, v, 2, chunk_size=5)  # the chunked path
+    vh = v.reshape(2, 2, 4, 24).transpose(-1, -2)
+    assert_close_normwise(
+        (amap.reshape(2, 2, 24, 24) @ vh).transpose(-1, -2).reshape(v.shape),
+        out, n_terms=n_terms)
+    # The heat map: heads averaged; the query at normalised (0.5, 0.75) is
+    # position (3, 3): row 15.
+    heat = attention_heatmap(amap, None)
+    assert heat.shape == (2, 6, 4)
+    torch.testing.assert_close(heat.sum(dim=(1, 2)),
+                               torch.ones(2, dtype=torch.float64))
+    torch.testing.assert_close(
+        attention_heatmap(amap, (0.5, 0.75)).flatten(1), attn.mean(1)[:, 15])
+
+    seg = TaTSegLoss(8, 8, patch_counts=2, groups=2, anchor_counts=(3, 2),
+                     log_terms=False).double().eval()
+    amap = seg.attention_map(s, t)
+    assert amap.shape == (2, 1, 3, 2, 3, 2)
+    q, k, v, _ = seg.embedding(s, t)
+    q, k, v = (torch.nn.functional.avg_pool2d(x, 2, 2) for x in (q, k, v))
+    out, _ = tat_reconfigure(q, k, v, 1, chunk_size=4)
+    vh = v.reshape(2, 1, 8, 6).transpose(-1, -2)
+    assert_close_normwise(
+        (amap.reshape(2, 1, 6, 6) @ vh).transpose(-1, -2).reshape(v.shape),
+        out, n_terms=n_terms)
 
 
 def test_select_query_and_heatmap():

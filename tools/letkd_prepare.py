@@ -15,7 +15,7 @@ The fits use a seeded uniform subsample of ``--max-vectors`` pixel vectors
 per target; the score tables count every pixel (second pass). Finished
 chunks are cached in the work dir: rerun the same command to resume. All
 processes run the teacher; rank 0 fits and writes. See
-:mod:`mmkd_ext.utils.letkd_targets`.
+:mod:`mmkd_ext.letkd.prepare`.
 """
 import argparse
 import os
@@ -30,7 +30,7 @@ from mmengine.dist import init_dist  # noqa: E402
 
 import mmkd_ext  # noqa: E402,F401  (compat patches before mmrazor)
 from mmkd_ext.engine import setup_distributed  # noqa: E402
-from mmkd_ext.utils.letkd_targets import LetKDPreparer  # noqa: E402
+from mmkd_ext.letkd.prepare import LetKDPreparer  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -17,18 +17,10 @@ teacher_ckpt = 'path/to/resnet50_8xb32_in1k_20210831-ea4938fc.pth'
 
 model = dict(
     architecture=dict(
-        _delete_=True,
-        _scope_='mmpretrain',
-        type='ImageClassifier',
         # mmkd_ext's MobileNetV1 (1024-channel last map)
-        backbone=dict(type='MobileNetV1', out_indices=(12, )),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(
-            type='LinearClsHead',
-            num_classes=1000,
-            in_channels=1024,
-            loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-            topk=(1, 5))),
+        backbone=dict(
+            _delete_=True, type='MobileNetV1', out_indices=(12, )),
+        head=dict(in_channels=1024)),
     teacher=dict(cfg_path='mmpretrain::resnet/resnet50_8xb32_in1k.py'),
     teacher_ckpt=teacher_ckpt,
     distiller=dict(

@@ -11,11 +11,11 @@
 # weight 1); see configs/cankd/README.md.
 # Inherits TaT's config of this pair (teacher, student, data, schedule,
 # optimizer) and the CanKD distiller of
-# ./_base_/cankd_decoder_deeplabv3plus.py (shared by the cankd_decoder_*
-# configs); sets the teacher's BN mode and replaces TaT's distiller.
+# ./_base_/cankd_decoder_deeplabv3plus-r101-d16.py (shared by the
+# cankd_decoder_* configs); sets the teacher's BN mode and replaces TaT's distiller.
 _base_ = [
     '../tat/tat_decoder_deeplabv3plus-r101-d16_deeplabv3plus-mobilenet-v2-d16_1xb12-100e_voc12aug.py',  # noqa: E501
-    './_base_/cankd_decoder_deeplabv3plus.py'
+    './_base_/cankd_decoder_deeplabv3plus-r101-d16.py'
 ]
 
 model = dict(

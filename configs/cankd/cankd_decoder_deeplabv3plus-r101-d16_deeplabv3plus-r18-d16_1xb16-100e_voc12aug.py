@@ -11,11 +11,11 @@
 # configs (mu 5 against a CE of weight 1); see configs/cankd/README.md.
 # Inherits TaT's config of this pair (teacher, student, data, schedule,
 # optimizer) and the CanKD distiller with the 128 -> 512 connector of
-# ./_base_/cankd_decoder_deeplabv3plus-r18.py (shared by both R-18
-# configs); sets the teacher's BN mode and replaces TaT's distiller.
+# ./_base_/cankd_decoder_deeplabv3plus-r101-d16_deeplabv3plus-r18-d16.py
+# (shared by both R-18 configs); sets the teacher's BN mode and replaces TaT's distiller.
 _base_ = [
     '../tat/tat_decoder_deeplabv3plus-r101-d16_deeplabv3plus-r18-d16_1xb16-100e_voc12aug.py',  # noqa: E501
-    './_base_/cankd_decoder_deeplabv3plus-r18.py'
+    './_base_/cankd_decoder_deeplabv3plus-r101-d16_deeplabv3plus-r18-d16.py'
 ]
 
 model = dict(

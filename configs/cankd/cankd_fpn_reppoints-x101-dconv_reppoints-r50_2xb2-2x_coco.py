@@ -5,13 +5,13 @@
 # The authors' recipe: SGD lr 0.005 for 2 GPUs x 2 images, momentum 0.9,
 # wd 1e-4, grad clip 35, 2x schedule (24 epochs, x0.1 at 16 and 22).
 # Paper: student 38.6 AP -> CanKD 42.4 AP.
-# Inherits the student (mmdet's config) and, from ./_base_/cankd_fpn.py
+# Inherits the student (mmdet's config) and, from ./_base_/cankd_fpn_coco.py
 # (shared by the three cankd_fpn_* configs), the CanKD distiller,
 # custom_imports and find_unused_parameters; sets the teacher and the
 # authors' recipe.
 _base_ = [
     'mmdet::reppoints/reppoints-moment_r50_fpn-gn_head-gn_2x_coco.py',
-    './_base_/cankd_fpn.py'
+    './_base_/cankd_fpn_coco.py'
 ]
 
 # mmdet model zoo, RepPoints moment X-101-FPN-DCN GN-neck+head 2x:

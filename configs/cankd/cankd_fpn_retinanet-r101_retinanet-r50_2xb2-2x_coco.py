@@ -4,13 +4,13 @@
 # The authors' recipe: SGD lr 0.005 for 2 GPUs x 2 images, momentum 0.9,
 # wd 1e-4, grad clip 35, 2x schedule (24 epochs, x0.1 at 16 and 22).
 # Paper: student 37.4 AP -> CanKD 39.7 AP.
-# Inherits the student (mmdet's config) and, from ./_base_/cankd_fpn.py
+# Inherits the student (mmdet's config) and, from ./_base_/cankd_fpn_coco.py
 # (shared by the three cankd_fpn_* configs), the CanKD distiller,
 # custom_imports and find_unused_parameters; sets the teacher and the
 # authors' recipe.
 _base_ = [
     'mmdet::retinanet/retinanet_r50_fpn_2x_coco.py',
-    './_base_/cankd_fpn.py'
+    './_base_/cankd_fpn_coco.py'
 ]
 
 # mmdet model zoo, RetinaNet R-101-FPN 2x:

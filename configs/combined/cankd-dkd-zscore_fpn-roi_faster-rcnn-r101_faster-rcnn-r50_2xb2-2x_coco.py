@@ -13,7 +13,7 @@
 # Schedule: the CanKD Faster R-CNN recipe (SGD lr 0.005 for 2 GPUs x 2 images,
 # momentum 0.9, wd 1e-4, grad clip 35, 2x: 24 epochs, x0.1 at 16 and 22).
 _base_ = [
-    '../wttm/_base_/roi-logits_faster-rcnn-r101_faster-rcnn-r50_2xb2-2x_coco.py'
+    '../_base_/roi-logits_faster-rcnn-r101_faster-rcnn-r50_2xb2-2x_coco.py'
 ]
 
 # The base (shared with the WTTM / DKD RoI configs) sets the teacher, the

@@ -12,12 +12,12 @@
 # Both papers' ImageNet recipe: mmpretrain's ResNet schedule, SGD lr 0.1 for
 # 8 GPUs x 32 images, momentum 0.9, wd 1e-4, x0.1 at epochs 30/60/90, 100
 # epochs.
-_base_ = ['../wttm/_base_/logits_resnet34_resnet18_8xb32-100e_in1k.py']
+_base_ = ['../_base_/logits_resnet34_resnet18_8xb32-100e_in1k.py']
 
-# The base (the WTTM ImageNet setup) sets the data, the schedule, the
-# teacher and the fc logit recorders; here the teacher checkpoint is
-# mmpretrain's, the student is given by mmpretrain's ResNet-18 config, and
-# the layer4 recorders and both losses are added.
+# The base (the shared ImageNet logit setup) sets the data, the schedule,
+# the student, the teacher and the fc logit recorders; here the teacher
+# checkpoint is mmpretrain's, and the layer4 recorders and both losses are
+# added.
 
 # mmpretrain model zoo, ResNet-34 8xb32 ImageNet-1k:
 # resnet34_8xb32_in1k_20210831-f257d4e6.pth (the WTTM paper's teacher is
@@ -26,10 +26,6 @@ _base_ = ['../wttm/_base_/logits_resnet34_resnet18_8xb32-100e_in1k.py']
 teacher_ckpt = 'path/to/resnet34_8xb32_in1k_20210831-f257d4e6.pth'
 
 model = dict(
-    architecture=dict(
-        _delete_=True,
-        cfg_path='mmpretrain::resnet/resnet18_8xb32_in1k.py',
-        pretrained=False),
     teacher_ckpt=teacher_ckpt,
     distiller=dict(
         student_recorders=dict(

@@ -19,8 +19,10 @@ custom_imports = dict(imports=['mmkd_ext'], allow_failed_imports=False)
 # retinanet_r101_fpn_2x_coco_20200131-5560aee8.pth
 teacher_ckpt = 'path/to/retinanet_r101_fpn_2x_coco_20200131-5560aee8.pth'
 
-# Written by tools/letkd_prepare.py; training refuses a file computed for
-# another teacher checkpoint, layer, channel count or K.
+# Written by tools/letkd_prepare.py from `letkd_targets`; the losses read
+# the target's description (K, channels) from the file, and training refuses
+# a file computed for another teacher checkpoint or teacher module, or one
+# whose K or channels do not fit the recorded maps.
 letkd_file = 'work_dirs/letkd_targets/letkd_retinanet-r101_coco_fpn.pth'
 letkd_targets = dict(
     fpn=dict(
@@ -57,49 +59,20 @@ model = dict(
         student_recorders=dict(
             fpn=dict(type='ModuleOutputs', source='letkd.fpn.conv1')),
         teacher_recorders=dict(fpn=dict(type='ModuleOutputs', source='neck')),
-        distill_losses=dict(
-            loss_letkd_p3=dict(
-                type='LetKDLoss',
-                target_file=letkd_file,
-                target='fpn',
-                **letkd_targets['fpn']),
-            loss_letkd_p4=dict(
-                type='LetKDLoss',
-                target_file=letkd_file,
-                target='fpn',
-                **letkd_targets['fpn']),
-            loss_letkd_p5=dict(
-                type='LetKDLoss',
-                target_file=letkd_file,
-                target='fpn',
-                **letkd_targets['fpn']),
-            loss_letkd_p6=dict(
-                type='LetKDLoss',
-                target_file=letkd_file,
-                target='fpn',
-                **letkd_targets['fpn']),
-            loss_letkd_p7=dict(
-                type='LetKDLoss',
-                target_file=letkd_file,
-                target='fpn',
-                **letkd_targets['fpn'])),
-        loss_forward_mappings=dict(
-            loss_letkd_p3=dict(
-                s_logits=dict(from_student=True, recorder='fpn', record_idx=0),
-                t_feats=dict(from_student=False, recorder='fpn', data_idx=0)),
-            loss_letkd_p4=dict(
-                s_logits=dict(from_student=True, recorder='fpn', record_idx=1),
-                t_feats=dict(from_student=False, recorder='fpn', data_idx=1)),
-            loss_letkd_p5=dict(
-                s_logits=dict(from_student=True, recorder='fpn', record_idx=2),
-                t_feats=dict(from_student=False, recorder='fpn', data_idx=2)),
-            loss_letkd_p6=dict(
-                s_logits=dict(from_student=True, recorder='fpn', record_idx=3),
-                t_feats=dict(from_student=False, recorder='fpn', data_idx=3)),
-            loss_letkd_p7=dict(
-                s_logits=dict(from_student=True, recorder='fpn', record_idx=4),
-                t_feats=dict(from_student=False, recorder='fpn',
-                             data_idx=4)))))
+        # one KL term per level p3-p7, all towards the one target
+        distill_losses={
+            f'loss_letkd_p{level}': dict(
+                type='LetKDLoss', target_file=letkd_file, target='fpn')
+            for level in range(3, 8)
+        },
+        loss_forward_mappings={
+            f'loss_letkd_p{level}': dict(
+                s_logits=dict(
+                    from_student=True, recorder='fpn', record_idx=level - 3),
+                t_feats=dict(
+                    from_student=False, recorder='fpn', data_idx=level - 3))
+            for level in range(3, 8)
+        }))
 
 find_unused_parameters = True
 

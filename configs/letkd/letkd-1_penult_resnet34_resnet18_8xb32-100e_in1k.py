@@ -9,16 +9,19 @@
 #
 # Before training, compute the teacher statistics once:
 #   python tools/letkd_prepare.py THIS_CONFIG   (writes `letkd_file`)
-_base_ = ['../wttm/_base_/logits_resnet34_resnet18_8xb32-100e_in1k.py']
+_base_ = ['../_base_/resnet34_resnet18_8xb32-100e_in1k.py']
 
-# The base (the WTTM ImageNet setup) sets the data, the schedule, the
+# The base (the shared ImageNet pair) sets the data, the schedule, the
 # teacher (torchvision ResNet-34, see configs/wttm/README.md) and the
 # ResNet-18 classifier; here the classifier is wrapped in LetKDStudent with
-# the KD layer, the base's logit recorders are replaced by the KD layer's and
-# SGD uses Nesterov momentum.
+# the KD layer, the KD layer's recorders and loss are added and SGD uses
+# Nesterov momentum.
 
-# Written by tools/letkd_prepare.py; training refuses a file computed for
-# another teacher checkpoint, layer, channel count or K.
+# Written by tools/letkd_prepare.py from `letkd_targets` (what each target is
+# computed from); the losses read the target's description (K, channels)
+# from the file, and training refuses a file computed for another teacher
+# checkpoint or teacher module, or one whose K or channels do not fit the
+# recorded maps.
 letkd_file = 'work_dirs/letkd_targets/letkd_resnet34_in1k_penult.pth'
 letkd_targets = dict(
     penult=dict(
@@ -42,10 +45,8 @@ model = dict(
                 alpha=1.0))),
     distiller=dict(
         student_recorders=dict(
-            _delete_=True,
             penult=dict(type='ModuleOutputs', source='letkd.penult.conv1')),
         teacher_recorders=dict(
-            _delete_=True,
             penult=dict(type='ModuleOutputs', source='backbone.layer4')),
         distill_losses=dict(
             loss_letkd_penult=dict(
@@ -53,8 +54,7 @@ model = dict(
                 target_file=letkd_file,
                 target='penult',
                 tau=1.0,
-                loss_weight=1.0,
-                **letkd_targets['penult'])),
+                loss_weight=1.0)),
         loss_forward_mappings=dict(
             loss_letkd_penult=dict(
                 s_logits=dict(from_student=True, recorder='penult'),

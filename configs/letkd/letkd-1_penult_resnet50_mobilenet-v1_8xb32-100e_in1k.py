@@ -22,15 +22,9 @@ _base_ = ['./letkd-1_penult_resnet34_resnet18_8xb32-100e_in1k.py']
 # mmpretrain keys, see configs/wttm/README.md
 teacher_ckpt = 'path/to/resnet50_torchvision-in1k_mmpretrain.pth'
 
-# Written by tools/letkd_prepare.py; training refuses a file computed for
-# another teacher checkpoint, layer, channel count or K.
 letkd_file = 'work_dirs/letkd_targets/letkd_resnet50_in1k_penult.pth'
-letkd_targets = dict(
-    penult=dict(
-        kind='penultimate',
-        teacher_module='backbone.layer4',
-        channels=2048,
-        num_templates=4096))
+# ResNet-50's layer4: 2048 channels (the rest as the ResNet-34 target)
+letkd_targets = dict(penult=dict(channels=2048))
 
 model = dict(
     architecture=dict(
@@ -44,5 +38,4 @@ model = dict(
     teacher_ckpt=teacher_ckpt,
     distiller=dict(
         distill_losses=dict(
-            loss_letkd_penult=dict(
-                target_file=letkd_file, **letkd_targets['penult']))))
+            loss_letkd_penult=dict(target_file=letkd_file))))

@@ -22,8 +22,10 @@ custom_imports = dict(imports=['mmkd_ext'], allow_failed_imports=False)
 # pspnet_r101-d8_512x1024_80k_cityscapes_20200606_112211-e1e1100f.pth
 teacher_ckpt = 'path/to/pspnet_r101-d8_512x1024_80k_cityscapes_20200606_112211-e1e1100f.pth'
 
-# Written by tools/letkd_prepare.py; training refuses a file computed for
-# another teacher checkpoint, layer, channel count, K or class count.
+# Written by tools/letkd_prepare.py from `letkd_targets`; the losses read
+# each target's description (K, channels, classes) from the file, and
+# training refuses a file computed for another teacher checkpoint or teacher
+# module, or one whose K or channels do not fit the recorded maps.
 letkd_file = 'work_dirs/letkd_targets/letkd_pspnet-r101-d8_cityscapes.pth'
 letkd_targets = dict(
     penult=dict(
@@ -82,14 +84,12 @@ model = dict(
                 target_file=letkd_file,
                 target='penult',
                 tau=1.0,
-                loss_weight=1.0,
-                **letkd_targets['penult']),
+                loss_weight=1.0),
             loss_letkd_inter=dict(
                 type='LetKDLoss',
                 target_file=letkd_file,
                 target='inter',
-                loss_weight=1.0,
-                **letkd_targets['inter'])),
+                loss_weight=1.0)),
         loss_forward_mappings=dict(
             loss_letkd_penult=dict(
                 s_logits=dict(from_student=True, recorder='penult'),

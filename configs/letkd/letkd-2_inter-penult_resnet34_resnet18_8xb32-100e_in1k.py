@@ -15,12 +15,8 @@
 _base_ = ['./letkd-1_penult_resnet34_resnet18_8xb32-100e_in1k.py']
 
 letkd_file = 'work_dirs/letkd_targets/letkd_resnet34_in1k_inter-penult.pth'
+# the base's penultimate target and the intermediate one
 letkd_targets = dict(
-    penult=dict(
-        kind='penultimate',
-        teacher_module='backbone.layer4',
-        channels=512,
-        num_templates=4096),
     inter=dict(
         kind='intermediate',
         teacher_module='backbone.layer4.0',
@@ -50,8 +46,7 @@ model = dict(
                 type='LetKDLoss',
                 target_file=letkd_file,
                 target='inter',
-                loss_weight=1.0,
-                **letkd_targets['inter'])),
+                loss_weight=1.0)),
         loss_forward_mappings=dict(
             loss_letkd_inter=dict(
                 s_logits=dict(from_student=True, recorder='inter'),

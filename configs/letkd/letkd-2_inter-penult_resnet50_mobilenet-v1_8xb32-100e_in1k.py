@@ -24,19 +24,9 @@ _base_ = ['./letkd-2_inter-penult_resnet34_resnet18_8xb32-100e_in1k.py']
 teacher_ckpt = 'path/to/resnet50_torchvision-in1k_mmpretrain.pth'
 
 letkd_file = 'work_dirs/letkd_targets/letkd_resnet50_in1k_inter-penult.pth'
-letkd_targets = dict(
-    penult=dict(
-        kind='penultimate',
-        teacher_module='backbone.layer4',
-        channels=2048,
-        num_templates=4096),
-    inter=dict(
-        kind='intermediate',
-        teacher_module='backbone.layer4.0',
-        channels=2048,
-        num_classes=1000,
-        num_subclasses=8,
-        lda_dim=60))
+# ResNet-50's layer4 and layer4.0: 2048 channels (the rest as the ResNet-34
+# targets)
+letkd_targets = dict(penult=dict(channels=2048), inter=dict(channels=2048))
 
 model = dict(
     architecture=dict(
@@ -51,7 +41,5 @@ model = dict(
     teacher_ckpt=teacher_ckpt,
     distiller=dict(
         distill_losses=dict(
-            loss_letkd_penult=dict(
-                target_file=letkd_file, **letkd_targets['penult']),
-            loss_letkd_inter=dict(
-                target_file=letkd_file, **letkd_targets['inter']))))
+            loss_letkd_penult=dict(target_file=letkd_file),
+            loss_letkd_inter=dict(target_file=letkd_file))))

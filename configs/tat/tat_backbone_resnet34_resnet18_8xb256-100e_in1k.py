@@ -5,53 +5,20 @@
 # loss 0.1 * CE + 0.2 * L_TaT. AdamW lr 1.6e-3 (not scaled), wd 5e-4,
 # 100 epochs, lr x0.1 at epochs 30/60/90, batch 2048 = 8 GPUs x 256.
 # The student starts from torchvision's pretrained ResNet-18, as the authors.
-_base_ = [
-    'mmpretrain::_base_/datasets/imagenet_bs32.py',
-    'mmpretrain::_base_/schedules/imagenet_bs256.py',
-    'mmpretrain::_base_/default_runtime.py'
-]
+_base_ = ['../_base_/resnet34_resnet18_8xb32-100e_in1k.py']
 
-custom_imports = dict(imports=['mmkd_ext'], allow_failed_imports=False)
-
-# torchvision ResNet34_Weights.IMAGENET1K_V1 (73.31 top-1) and
-# ResNet18_Weights.IMAGENET1K_V1 (69.76) converted to mmpretrain keys with
-# mmpretrain's tools/model_converters/torchvision_to_mmpretrain.py (README).
-teacher_ckpt = 'path/to/resnet34_torchvision-in1k_mmpretrain.pth'
+# The pair's teacher: torchvision ResNet34_Weights.IMAGENET1K_V1 (73.31
+# top-1); the student starts from ResNet18_Weights.IMAGENET1K_V1 (69.76),
+# converted to mmpretrain keys with mmpretrain's
+# tools/model_converters/torchvision_to_mmpretrain.py (README).
 student_ckpt = 'path/to/resnet18_torchvision-in1k_mmpretrain.pth'
 
 model = dict(
-    _scope_='mmrazor',
-    type='SingleTeacherDistill',
-    data_preprocessor=dict(
-        type='mmpretrain.ClsDataPreprocessor',
-        num_classes=1000,
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
     architecture=dict(
-        _scope_='mmpretrain',
-        type='ImageClassifier',
-        backbone=dict(
-            type='ResNet',
-            depth=18,
-            num_stages=4,
-            out_indices=(3, ),
-            style='pytorch'),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(
-            type='LinearClsHead',
-            num_classes=1000,
-            in_channels=512,
-            loss=dict(type='CrossEntropyLoss', loss_weight=0.1),
-            topk=(1, 5)),
+        head=dict(loss=dict(loss_weight=0.1)),
         # The whole pretrained torchvision ResNet-18, classifier included.
         init_cfg=dict(type='Pretrained', checkpoint=student_ckpt)),
-    teacher=dict(
-        cfg_path='mmpretrain::resnet/resnet34_8xb32_in1k.py',
-        pretrained=False),
-    teacher_ckpt=teacher_ckpt,
     distiller=dict(
-        type='CheckedDistiller',
         student_recorders=dict(
             feat=dict(type='ModuleOutputs', source='backbone.layer4')),
         teacher_recorders=dict(
@@ -71,8 +38,6 @@ model = dict(
                 s_feature=dict(from_student=True, recorder='feat'),
                 t_feature=dict(from_student=False, recorder='feat')))))
 
-find_unused_parameters = True
-
 train_dataloader = dict(batch_size=256)
 val_dataloader = dict(batch_size=256)
 test_dataloader = val_dataloader
@@ -83,7 +48,6 @@ optim_wrapper = dict(
 param_scheduler = dict(
     type='MultiStepLR', by_epoch=True, milestones=[30, 60, 90], gamma=0.1)
 train_cfg = dict(by_epoch=True, max_epochs=100, val_interval=1)
-val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
 # The lr above is for the total batch of 2048 (not scaled by the authors).
 auto_scale_lr = dict(base_batch_size=2048)
 default_hooks = dict(

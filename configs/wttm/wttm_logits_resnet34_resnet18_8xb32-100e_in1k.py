@@ -3,7 +3,7 @@
 # torchdistill's reference ImageNet recipe (the paper trains with
 # torchdistill's standard settings): SGD momentum 0.9, wd 1e-4, lr 0.1 for
 # a total batch of 256 (8 GPUs x 32), x0.1 at epochs 30/60/90, 100 epochs.
-_base_ = ['./_base_/logits_resnet34_resnet18_8xb32-100e_in1k.py']
+_base_ = ['../_base_/logits_resnet34_resnet18_8xb32-100e_in1k.py']
 
 # The base sets the teacher, the student, the schedule and the fc logit
 # recorders; this config adds the WTTM loss.

@@ -9,7 +9,7 @@
 # ResNet-34 -> ResNet-18 (Table 10); the paper has no detection experiment.
 # Schedule: the CanKD Faster R-CNN recipe (SGD lr 0.005 for 2 GPUs x 2 images,
 # momentum 0.9, wd 1e-4, grad clip 35, 2x: 24 epochs, x0.1 at 16 and 22).
-_base_ = ['./_base_/roi-logits_faster-rcnn-r101_faster-rcnn-r50_2xb2-2x_coco.py']
+_base_ = ['../_base_/roi-logits_faster-rcnn-r101_faster-rcnn-r50_2xb2-2x_coco.py']
 
 # The base sets the teacher, the student, the schedule and the RoI logit
 # recorders; this config adds the WTTM loss.

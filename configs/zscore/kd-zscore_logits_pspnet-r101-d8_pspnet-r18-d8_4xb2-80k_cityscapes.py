@@ -12,7 +12,7 @@
 # mmseg 80k schedule: SGD lr 0.01 poly, momentum 0.9, wd 5e-4, 512x1024 crops,
 # 4 GPUs x 2 images.
 _base_ = [
-    '../wttm/_base_/pixel-logits_pspnet-r101-d8_pspnet-r18-d8_4xb2-80k_cityscapes.py'
+    '../_base_/pixel-logits_pspnet-r101-d8_pspnet-r18-d8_4xb2-80k_cityscapes.py'
 ]
 
 # The base sets the teacher, the student, the schedule and the logit / label

@@ -2,7 +2,7 @@
 # ImageNet-1k, with the supplement's ImageNet settings: base temperature 2,
 # KD weight 9, CE weight 0.1, batch 512 (8 GPUs x 64), SGD lr 0.2 momentum
 # 0.9 wd 1e-4, x0.1 at epochs 30/60/90, 100 epochs.
-_base_ = ['./_base_/logits_resnet34_resnet18_8xb64-100e_in1k.py']
+_base_ = ['../_base_/logits_resnet34_resnet18_8xb64-100e_in1k.py']
 
 # The base sets the teacher, the student, the schedule and the fc logit
 # recorders; this config sets the CE weight and adds the KD + Z-score loss.

@@ -1,3 +1,4 @@
-from .launch import preflight_check, setup_distributed
+from .distributed import setup_distributed
+from .preflight import preflight_check
 
 __all__ = ['preflight_check', 'setup_distributed']

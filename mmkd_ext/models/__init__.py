@@ -1,1 +1,8 @@
-from . import algorithms, backbones, connectors, distillers, losses, utils  # noqa: F401
+from . import (  # noqa: F401
+    algorithms,
+    architectures,
+    backbones,
+    distillers,
+    losses,
+    utils,
+)

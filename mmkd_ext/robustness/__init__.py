@@ -1,14 +1,6 @@
 # Copyright (c) mmkd_ext contributors. All rights reserved.
-"""Robustness benchmarks (COCO-C, Cityscapes-C) on corrupted test sets."""
-from .benchmark import (
-    Condition,
-    RobustnessBenchmark,
-    check_state_dict,
-    infer_task,
-    insert_corruption,
-    load_state_dict,
-    plan_conditions,
-)
+"""Robustness evaluation (COCO-C, Cityscapes-C, ImageNet-C) on corrupted
+test sets."""
 from .corruptions import (
     ALL_CORRUPTIONS,
     BENCHMARK_CORRUPTIONS,
@@ -21,13 +13,20 @@ from .corruptions import (
     family_of,
     resolve_corruptions,
 )
+from .evaluation import (
+    Condition,
+    RobustnessBenchmark,
+    infer_task,
+    insert_corruption,
+    plan_conditions,
+)
 from .report import compute_summary, markdown_table, summarize
 
 __all__ = [
     'ALL_CORRUPTIONS', 'BENCHMARK_CORRUPTIONS', 'CORRUPTION_FAMILIES',
     'CORRUPTION_GROUPS', 'HOLDOUT_CORRUPTIONS', 'Condition',
     'ImageCorruption', 'RobustnessBenchmark', 'check_severities',
-    'check_state_dict', 'compute_summary', 'corrupt_image', 'family_of',
-    'infer_task', 'insert_corruption', 'load_state_dict', 'markdown_table',
+    'compute_summary', 'corrupt_image', 'family_of', 'infer_task',
+    'insert_corruption', 'markdown_table',
     'plan_conditions', 'resolve_corruptions', 'summarize'
 ]

@@ -202,6 +202,11 @@ class ImageCorruption(BaseTransform):
         self.seed = int(seed)
         self.to_rgb = to_rgb
 
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(corruption={self.corruption!r}, '
+                f'severity={self.severity}, seed={self.seed}, '
+                f'to_rgb={self.to_rgb})')
+
     def image_seed(self, results: dict) -> int:
         """The seed of the image in ``results``."""
         path = str(results.get('img_path') or '').replace('\\', '/')
@@ -225,8 +230,3 @@ class ImageCorruption(BaseTransform):
             img = np.ascontiguousarray(img[..., ::-1])
         results['img'] = img
         return results
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(corruption={self.corruption!r}, '
-                f'severity={self.severity}, seed={self.seed}, '
-                f'to_rgb={self.to_rgb})')

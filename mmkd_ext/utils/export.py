@@ -14,40 +14,14 @@ distiller's modules (CanKD, TaT embeddings, connectors) are not.
 """
 import copy
 import os.path as osp
-from collections import OrderedDict
 from typing import Dict, Optional
 
 import torch
 from mmengine.config import Config, ConfigDict
 
-STUDENT_PREFIX = 'architecture.'
+from .checkpoint import extract_student_state_dict, load_checkpoint_file
+
 _DISTILL_ONLY_KEYS = ('teacher_ckpt', )
-
-
-def extract_student_state_dict(checkpoint: Dict) -> 'OrderedDict':
-    """The student's weights from a distillation checkpoint.
-
-    Args:
-        checkpoint (dict): A loaded checkpoint (with or without the
-            ``state_dict`` level).
-
-    Returns:
-        OrderedDict: Student parameters and buffers, prefix removed.
-
-    Raises:
-        KeyError: If no key starts with ``architecture.`` (the checkpoint is
-            not one of a distillation algorithm).
-    """
-    state = checkpoint.get('state_dict', checkpoint)
-    student = OrderedDict((k[len(STUDENT_PREFIX):], v)
-                          for k, v in state.items()
-                          if k.startswith(STUDENT_PREFIX))
-    if not student:
-        sample = list(state)[:5]
-        raise KeyError(
-            'no "architecture." keys in the checkpoint: it is not a '
-            f'distillation checkpoint (first keys: {sample}).')
-    return student
 
 
 def _scope_of(cfg_path: str) -> Optional[str]:
@@ -112,10 +86,7 @@ def export_student(checkpoint_path: str,
     Returns:
         dict: ``checkpoint`` and (if written) ``config`` paths.
     """
-    if not osp.isfile(checkpoint_path):
-        raise FileNotFoundError(f'checkpoint "{checkpoint_path}" does not '
-                                'exist')
-    ckpt = torch.load(checkpoint_path, map_location='cpu', weights_only=False)
+    ckpt = load_checkpoint_file(checkpoint_path)
     student = extract_student_state_dict(ckpt)
     meta = dict(ckpt.get('meta', {}) or {})
     meta['mmkd_ext_exported_from'] = osp.abspath(checkpoint_path)

@@ -12,11 +12,12 @@ FPN levels P3-P7 of a detector) on a few images, for
 
 and draws them as heat maps over the image, one PNG grid per image: a row
 per distilled layer, a column per model (as the CanKD supplement's
-Figure 6). For a loss with an attention map (TaT, CanKD; see
-:func:`register_attention_map`) a last column shows where the distilled
-student's positions attend among the teacher's positions (the TaT
-supplement's Figure 1): the map of one query position, or, by default, the
-attention every teacher position receives, averaged over all queries.
+Figure 6). For a loss with an attention map (TaT, CanKD: a loss whose
+``attention_map(s_feature, t_feature)`` returns the map its forward uses,
+(B, G, hq, wq, hk, wk)) a last column shows where the distilled student's
+positions attend among the teacher's positions (the TaT supplement's
+Figure 1): the map of one query position, or, by default, the attention
+every teacher position receives, averaged over all queries and heads.
 
 The heat map of a (C, H, W) feature is its channel-wise mean absolute value
 (``reduce``: 'abs_mean', 'mean', 'l2' or 'max'), cropped to the unpadded
@@ -30,29 +31,23 @@ import copy
 import os
 import os.path as osp
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from mmrazor.registry import MODELS
 from torch import Tensor, nn
 
-from mmkd_ext.models.losses import CanKDLoss, TaTLoss, TaTSegLoss
-from mmkd_ext.models.losses.tat import tat_reconfigure
-from mmkd_ext.robustness.benchmark import (
+from mmkd_ext.utils import (
     check_state_dict,
     is_distill_config,
+    load_checkpoint_file,
     load_state_dict,
+    pipeline_dataset,
 )
-
-#: loss class -> fn(loss, s_feature, t_feature, query) -> (B, h, w) map.
-AttentionMapFn = Callable[[nn.Module, Tensor, Tensor, Optional[Tuple[
-    float, float]]], Tensor]
-ATTENTION_MAPS: Dict[type, AttentionMapFn] = {}
 
 REDUCTIONS = ('abs_mean', 'mean', 'l2', 'max')
 #: Which heat maps share a colour scale: each panel its own, or a row's
@@ -60,30 +55,6 @@ REDUCTIONS = ('abs_mean', 'mean', 'l2', 'max')
 SCALES = ('panel', 'row')
 #: The columns that show the features of a distilled layer.
 FEATURE_COLUMNS = ('student', 'distilled', 'teacher')
-
-
-def register_attention_map(loss_cls: type) -> Callable:
-    """Register the attention-map function of a distillation loss class.
-
-    The hook through which a method shows its attention map in
-    ``tools/vis_features.py``. The decorated function gets the loss
-    module, the student and teacher inputs of the loss (as the distiller
-    passes them, connectors applied) and ``query`` (``None``, or the
-    normalised (y, x) position of one query in [0, 1]) and returns a
-    (B, h, w) tensor over the key (teacher) positions::
-
-        @register_attention_map(MyLoss)
-        def my_map(loss, s_feature, t_feature, query):
-            attn = ...  # (B, N_query, h * w), rows over teacher positions
-            return select_query(attn, s_feature.shape[-2:], query,
-                                (h, w))
-    """
-
-    def wrap(fn: AttentionMapFn) -> AttentionMapFn:
-        ATTENTION_MAPS[loss_cls] = fn
-        return fn
-
-    return wrap
 
 
 def select_query(attn: Tensor, query_hw: Sequence[int],
@@ -114,45 +85,14 @@ def select_query(attn: Tensor, query_hw: Sequence[int],
     return row.reshape(b, *key_hw)
 
 
-def _register_builtin_maps() -> None:
-    @register_attention_map(TaTLoss)
-    def tat_map(loss, s_feature, t_feature, query):
-        _, attn = loss(s_feature, t_feature, return_map=True)
-        hw = s_feature.shape[-2:]
-        return select_query(attn.mean(dim=1), hw, query, hw)
-
-    @register_attention_map(TaTSegLoss)
-    def tat_seg_map(loss, s_feature, t_feature, query):
-        # The anchor-point term: attention among the pooled positions.
-        q, k, v, _ = loss.embedding(s_feature, t_feature)
-        kernel = loss.anchor_point.pool_size(*q.shape[-2:])
-        q, k, v = (F.avg_pool2d(x, kernel, kernel) for x in (q, k, v))
-        _, attn = tat_reconfigure(q, k, v, 1, None, return_map=True)
-        hw = q.shape[-2:]
-        return select_query(attn.mean(dim=1), hw, query, hw)
-
-    @register_attention_map(CanKDLoss)
-    def cankd_map(loss, s_feature, t_feature, query):
-        # The affinity f (B, N, M) between student and pooled teacher
-        # positions, as CanKDLoss defines it (never formed in training).
-        pool = loss.pool_size
-        if loss.affinity == 'gaussian':
-            theta = s_feature.flatten(2)
-            phi = F.max_pool2d(t_feature, pool)
-        else:
-            theta = loss.theta(s_feature).flatten(2)
-            phi = F.max_pool2d(loss.phi(t_feature), pool)
-        key_hw = phi.shape[-2:]
-        phi = phi.flatten(2)
-        affinity = theta.transpose(1, 2) @ phi
-        if loss.affinity == 'dot_product':
-            affinity = affinity / phi.shape[-1]
-        else:
-            affinity = affinity.softmax(dim=-1)
-        return select_query(affinity, s_feature.shape[-2:], query, key_hw)
-
-
-_register_builtin_maps()
+def attention_heatmap(amap: Tensor,
+                      query: Optional[Tuple[float, float]]) -> Tensor:
+    """(B, G, hq, wq, hk, wk) map of a loss's ``attention_map`` -> (B, hk,
+    wk): the heads averaged, then one query row or the mean over queries
+    (see :func:`select_query`)."""
+    b, _, hq, wq, hk, wk = amap.shape
+    attn = amap.mean(dim=1).reshape(b, hq * wq, hk * wk)
+    return select_query(attn, (hq, wq), query, (hk, wk))
 
 
 def feature_heatmap(feature: Tensor, reduce: str = 'abs_mean') -> np.ndarray:
@@ -292,7 +232,7 @@ class FeatureVis:
         model_cfg = copy.deepcopy(cfg.model)
         model_cfg.teacher_ckpt = None
         algorithm = MODELS.build(model_cfg)
-        ckpt = torch.load(checkpoint, map_location='cpu', weights_only=False)
+        ckpt = load_checkpoint_file(checkpoint)
         state = ckpt.get('state_dict', ckpt)
         check_state_dict(algorithm, state, checkpoint)
         algorithm.load_state_dict(state, strict=True)
@@ -319,10 +259,9 @@ class FeatureVis:
 
     def _pipeline_cfg(self) -> List[Dict]:
         """The test pipeline without annotation loading."""
-        loader = self.cfg.get('test_dataloader') or self.cfg.val_dataloader
-        ds = loader.dataset
-        while 'pipeline' not in ds and 'dataset' in ds:
-            ds = ds.dataset
+        key = ('test_dataloader'
+               if self.cfg.get('test_dataloader') else 'val_dataloader')
+        ds, _ = pipeline_dataset(self.cfg[key].dataset, f'{key}.dataset')
         return [
             copy.deepcopy(t) for t in ds.pipeline
             if 'LoadAnnotations' not in str(t['type'])
@@ -360,12 +299,12 @@ class FeatureVis:
     def _attention(self, layer: DistilledLayer, s_in: Tensor,
                    t_in: Tensor) -> Optional[np.ndarray]:
         loss = self.algorithm.distiller.distill_losses[layer.loss_name]
-        fn = next((f for cls, f in ATTENTION_MAPS.items()
-                   if isinstance(loss, cls)), None)
-        if fn is None or not isinstance(s_in, Tensor) or s_in.dim() != 4:
+        if not hasattr(loss, 'attention_map') or not isinstance(
+                s_in, Tensor) or s_in.dim() != 4:
             return None
         with torch.no_grad():
-            amap = fn(loss, s_in, t_in, self.query)
+            amap = attention_heatmap(loss.attention_map(s_in, t_in),
+                                     self.query)
         return normalize(amap[0].float().cpu().numpy())
 
     def _normalize_row(self, row: Dict) -> None:

@@ -1,5 +1,6 @@
 # Copyright (c) mmkd_ext contributors. All rights reserved.
 """Single-teacher distillation over several augmented views of each image."""
+from contextlib import nullcontext
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -9,6 +10,7 @@ from mmrazor.models.algorithms import SingleTeacherDistill
 from mmrazor.models.algorithms.base import LossResults
 from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
+from torch import nn
 
 
 @MODELS.register_module()
@@ -126,35 +128,37 @@ class MultiViewDistill(SingleTeacherDistill):
 
         self.distiller.set_deliveries_override(False)
         with self.distiller.teacher_recorders, self.distiller.deliveries:
-            for i, view in enumerate(views):
-                if self.teacher_trainable:
-                    teacher_losses = self.teacher(
-                        view, data_samples, mode='loss')
-                    losses.update(
-                        add_prefix(teacher_losses, self._prefix('teacher',
-                                                                i)))
-                else:
-                    with torch.no_grad():
-                        self.teacher(view, data_samples, mode='loss')
+            losses.update(
+                self._run_views(self.teacher, 'teacher', views, data_samples,
+                                keep=self.teacher_trainable,
+                                grad=self.teacher_trainable))
 
         self.distiller.set_deliveries_override(True)
         with self.distiller.student_recorders, self.distiller.deliveries:
-            for i, view in enumerate(views):
-                if self.calculate_student_loss:
-                    student_losses = self.student(
-                        view, data_samples, mode='loss')
-                    losses.update(
-                        add_prefix(student_losses, self._prefix('student',
-                                                                i)))
-                elif self.student_trainable:
-                    self.student(view, data_samples, mode='loss')
-                else:
-                    with torch.no_grad():
-                        self.student(view, data_samples, mode='loss')
+            losses.update(
+                self._run_views(
+                    self.student, 'student', views, data_samples,
+                    keep=self.calculate_student_loss,
+                    grad=self.calculate_student_loss
+                    or self.student_trainable))
 
         if not self.distillation_stopped:
             distill_losses = self.distiller.compute_distill_losses()
             losses.update(add_prefix(distill_losses, 'distill'))
+        return losses
+
+    def _run_views(self, model: nn.Module, name: str,
+                   views: List[torch.Tensor],
+                   data_samples: Optional[List[BaseDataElement]], keep: bool,
+                   grad: bool) -> Dict[str, torch.Tensor]:
+        """Run ``model`` in loss mode on every view (recording its
+        features); return its losses, prefixed per view, if ``keep``."""
+        losses: Dict[str, torch.Tensor] = dict()
+        for i, view in enumerate(views):
+            with nullcontext() if grad else torch.no_grad():
+                view_losses = model(view, data_samples, mode='loss')
+            if keep:
+                losses.update(add_prefix(view_losses, self._prefix(name, i)))
         return losses
 
     @staticmethod

@@ -4,13 +4,12 @@ from .letkd import LetKDLoss
 from .logit_standardization import LogitStandardization, zscore
 from .mlkd import MLKDLoss
 from .pixel_logits import PixelWiseLogitLoss
-from .tat import TaTAnchorPointLoss, TaTLoss, TaTPatchGroupLoss, TaTSegLoss
+from .tat import TaTLoss, TaTSegLoss
 from .wttm import TTMLoss, WTTMLoss
 
 __all__ = [
     'LetKDLoss',
     'CTKDLoss', 'MLKDLoss',
     'CanKDLoss', 'LogitStandardization', 'zscore', 'TTMLoss', 'WTTMLoss',
-    'TaTLoss', 'TaTPatchGroupLoss', 'TaTAnchorPointLoss', 'TaTSegLoss',
-    'PixelWiseLogitLoss'
+    'TaTLoss', 'TaTSegLoss', 'PixelWiseLogitLoss'
 ]

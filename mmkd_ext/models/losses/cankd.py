@@ -1,5 +1,5 @@
 # Copyright (c) mmkd_ext contributors. All rights reserved.
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -75,7 +75,8 @@ class CanKDLoss(nn.Module):
             Defaults to 2.
         residual (bool): Add the student map to the attended features.
             Defaults to True.
-        loss_weight (float): :math:`\mu`. Defaults to 5.0.
+        loss_weight (float): :math:`\mu`. Defaults to 1.0 (the paper's
+            setting is 5.0, which the configs state).
         chunk_size (int, optional): Queries per chunk for the softmax
             affinities on the chunked path (CPU, or CUDA inputs no fused
             kernel takes); ``None``: the direct form on every device.
@@ -94,7 +95,7 @@ class CanKDLoss(nn.Module):
                  affinity: str = 'dot_product',
                  pool_size: int = 2,
                  residual: bool = True,
-                 loss_weight: float = 5.0,
+                 loss_weight: float = 1.0,
                  chunk_size: Optional[int] = 4096) -> None:
         super().__init__()
         if affinity not in self.affinities:
@@ -154,24 +155,26 @@ class CanKDLoss(nn.Module):
         """(B, c, H, W) -> (B, c, M) after max-pooling."""
         return F.max_pool2d(x, self.pool_size).flatten(2)
 
+    def _query_key(self, s_feature: Tensor,
+                   t_feature: Tensor) -> Tuple[Tensor, Tensor]:
+        """Queries (B, d, N) of the student and keys (B, d, M) of the pooled
+        teacher (``'gaussian'``: the maps themselves, d = C)."""
+        if self.affinity == 'gaussian':
+            return s_feature.flatten(2), self._pool(t_feature)
+        return (self.theta(s_feature).flatten(2),
+                self._pool(self.phi(t_feature)))
+
     def attend(self, s_feature: Tensor, t_feature: Tensor) -> Tensor:
         """The attended teacher features ``a``, (B, d, H, W)."""
         b, _, h, w = s_feature.shape
         value = self._pool(self.g(t_feature))  # (B, d, M)
+        query, key = self._query_key(s_feature, t_feature)
         if self.affinity == 'dot_product':
-            query = self.theta(s_feature).flatten(2)  # (B, d, N)
-            key = self._pool(self.phi(t_feature))  # (B, d, M)
             # sum_j g_j phi_j^T / M: (B, d, d). Dividing before the sum
             # keeps the entries at the scale of a mean (no fp16 overflow).
             kv = torch.matmul(value, key.transpose(1, 2) / key.shape[-1])
             attended = torch.matmul(kv, query)  # (B, d, N)
         else:
-            if self.affinity == 'embedded_gaussian':
-                query = self.theta(s_feature).flatten(2)
-                key = self._pool(self.phi(t_feature))
-            else:
-                query = s_feature.flatten(2)  # (B, C, N)
-                key = self._pool(t_feature)  # (B, C, M)
             attended = softmax_attention(
                 query.transpose(1, 2),
                 key.transpose(1, 2),
@@ -179,6 +182,32 @@ class CanKDLoss(nn.Module):
                 scale=1.0,
                 chunk_size=self.chunk_size).transpose(1, 2)
         return attended.reshape(b, self.inter_channels, h, w)
+
+    def attention_map(self, s_feature: Tensor, t_feature: Tensor) -> Tensor:
+        """The affinity :math:`f` of the forward, formed explicitly.
+
+        ``a = f g`` is what :meth:`attend` computes without forming
+        :math:`f` (for heat maps; (B, N, M) memory).
+
+        Args:
+            s_feature (Tensor): Student map, (B, C, H, W).
+            t_feature (Tensor): Teacher map, (B, C, H, W).
+
+        Returns:
+            Tensor: (B, 1, H, W, H // p, W // p) with p = ``pool_size``:
+            the weight of each pooled teacher position for each student
+            position (one head).
+        """
+        self._check_inputs(s_feature, t_feature)
+        b, _, h, w = s_feature.shape
+        query, key = self._query_key(s_feature, t_feature.detach())
+        affinity = query.transpose(1, 2) @ key  # (B, N, M)
+        if self.affinity == 'dot_product':
+            affinity = affinity / key.shape[-1]
+        else:
+            affinity = affinity.softmax(dim=-1)
+        p = self.pool_size
+        return affinity.reshape(b, 1, h, w, h // p, w // p)
 
     def forward(self, s_feature: Tensor, t_feature: Tensor) -> Tensor:
         """Forward computation.

@@ -9,6 +9,8 @@ import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from mmrazor.registry import MODELS
 
+from .functional import kl_div_log_probs, softened_kl
+
 
 class _GradientReversal(torch.autograd.Function):
     """Identity forward; backward multiplies the gradient by ``-lambda``."""
@@ -53,16 +55,6 @@ def ctkd_lambda(epoch: int, warmup_epochs: int) -> float:
             f'got epoch={epoch}, warmup_epochs={warmup_epochs}')
     n = min(epoch, warmup_epochs)
     return 0.5 * (1.0 + math.cos((1.0 + n / warmup_epochs) * math.pi))
-
-
-def _kl_from_logs(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
-    """Per-sample ``KL(p || q)`` from log-probabilities, summed over dim 1.
-
-    Unlike ``F.kl_div(log_q, p)``, the gradient w.r.t. the target stays
-    finite where ``p`` underflows to 0 (the temperature reaches the teacher
-    side too).
-    """
-    return (log_p.exp() * (log_p - log_q)).sum(dim=1)
 
 
 @MODELS.register_module()
@@ -254,9 +246,7 @@ class CTKDLoss(nn.Module):
             if self.temp_type == 'instance':
                 loss = self._instance_kd(preds_S, preds_T, tau)
             elif self.distill == 'kd':
-                loss = _kl_from_logs(
-                    F.log_softmax(preds_T / tau, dim=1),
-                    F.log_softmax(preds_S / tau, dim=1)).mean() * tau[0, 0]**2
+                loss = softened_kl(preds_S, preds_T, tau) * tau[0, 0]**2
             else:
                 loss = self._dkd(preds_S, preds_T, gt_labels, tau[0, 0])
         return self.loss_weight * loss
@@ -285,8 +275,10 @@ class CTKDLoss(nn.Module):
                 (logits / tau)[~target].view(num, num_classes - 1), dim=1)
             terms.append((binary, nontarget))
         (bin_S, non_S), (bin_T, non_T) = terms
-        tckd = _kl_from_logs(bin_T, bin_S).mean()
-        nckd = _kl_from_logs(non_T, non_S).mean()
+        # from log-probabilities: the gradient w.r.t. the teacher side (the
+        # temperature reaches it too) stays finite where p_T underflows
+        tckd = kl_div_log_probs(bin_T, bin_S).sum(dim=1).mean()
+        nckd = kl_div_log_probs(non_T, non_S).sum(dim=1).mean()
         return (self.dkd_alpha * tckd + self.dkd_beta * nckd) * tau**2
 
     def _check_inputs(self, preds_S: torch.Tensor, preds_T: torch.Tensor,

@@ -1,12 +1,12 @@
 # Copyright (c) mmkd_ext contributors. All rights reserved.
 """Z-score logit standardization (Sun et al., CVPR 2024)."""
-import functools
-import inspect
-from typing import Any, Callable
+from typing import Optional
 
 import torch
-import torch.nn as nn
 from mmrazor.registry import MODELS
+
+from .functional import upcast_half
+from .wrapper import LogitLossWrapper
 
 
 def zscore(logits: torch.Tensor,
@@ -36,15 +36,14 @@ def zscore(logits: torch.Tensor,
         raise ValueError(
             f'zscore: needs at least 2 classes along dim={dim} for the '
             f'unbiased std, got logits of shape {tuple(logits.shape)}')
-    if logits.dtype in (torch.float16, torch.bfloat16):
-        logits = logits.float()
+    logits = upcast_half(logits)
     mean = logits.mean(dim=dim, keepdim=True)
     std = logits.std(dim=dim, keepdim=True)
     return (logits - mean) / (std + eps)
 
 
 @MODELS.register_module()
-class LogitStandardization(nn.Module):
+class LogitStandardization(LogitLossWrapper):
     """Wrap a logit distillation loss with Z-score logit standardization.
 
     `Logit Standardization in Knowledge Distillation
@@ -64,8 +63,9 @@ class LogitStandardization(nn.Module):
     Args:
         loss (dict): Config of the wrapped loss (any loss registered in
             mmrazor's ``MODELS`` whose forward takes
-            ``(preds_S, preds_T, ...)``, e.g. ``KLDivergence``,
-            ``DKDLoss``). Its ``loss_weight`` is the overall weight.
+            ``(preds_S, preds_T)`` or ``(preds_S, preds_T, gt_labels)``,
+            e.g. ``KLDivergence``, ``DKDLoss``). Its ``loss_weight`` is the
+            overall weight.
         eps (float): Added to the unbiased standard deviation. Defaults to
             1e-7 (the authors' value).
 
@@ -75,63 +75,38 @@ class LogitStandardization(nn.Module):
     """
 
     def __init__(self, loss: dict, eps: float = 1e-7) -> None:
-        super().__init__()
-        if not isinstance(loss, dict) or 'type' not in loss:
-            raise TypeError(
-                'LogitStandardization: `loss` must be a config dict with a '
-                f'`type` key, got {loss!r}')
         if not eps >= 0:
             raise ValueError(
                 f'LogitStandardization: eps must be >= 0, got {eps}')
-        loss_type = loss['type']
-        if isinstance(loss_type, str) and MODELS.get(loss_type) is None:
-            raise KeyError(
-                f'LogitStandardization: wrapped loss type {loss_type!r} is '
-                f'not registered in mmrazor MODELS (loss={dict(loss)!r}); '
-                'is the module that defines it imported?')
-        tau = loss.get('tau', 1.0)
+        tau = loss.get('tau', 1.0) if isinstance(loss, dict) else 1.0
         if isinstance(tau, (int, float)) and not tau > 0:
             raise ValueError(
                 f'LogitStandardization: the base temperature tau of the '
-                f'wrapped loss {loss_type!r} must be > 0, got {tau}')
-        # Build in mmrazor's scope whatever the caller's default scope is
-        # (an mmseg/mmdet runner sets its own), where the losses live.
-        self.loss = MODELS.build(dict(loss, _scope_=loss.get('_scope_',
-                                                             'mmrazor')))
+                f'wrapped loss {loss["type"]!r} must be > 0, got {tau}')
+        super().__init__(loss)
         self.eps = eps
 
-    @property
-    def forward(self) -> Callable[..., torch.Tensor]:
-        """The standardizing forward, with the wrapped loss's signature.
+    def forward(self, preds_S: torch.Tensor, preds_T: torch.Tensor,
+                gt_labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The wrapped loss on the standardized logits.
 
-        mmrazor's ``ConfigurableDistiller`` checks each
-        ``loss_forward_mappings`` key (e.g. ``gt_labels``) against
-        ``inspect.signature(loss.forward)``, so the wrapper presents the
-        signature of the loss it wraps; see :meth:`standardized_forward`.
-        """
-        bound = functools.partial(self.standardized_forward)
-        bound.__signature__ = inspect.signature(self.loss.forward)
-        return bound
-
-    def standardized_forward(self, preds_S: torch.Tensor,
-                             preds_T: torch.Tensor, *args: Any,
-                             **kwargs: Any) -> torch.Tensor:
-        """Standardize both logits over dim 1 and call the wrapped loss.
-
-        Args:
-            preds_S (torch.Tensor): Student logits, shape (N, K).
-            preds_T (torch.Tensor): Teacher logits, shape (N, K).
-            *args, **kwargs: Passed to the wrapped loss (e.g. ``gt_labels``
-                for ``DKDLoss``).
-
-        Returns:
-            torch.Tensor: The wrapped loss on the standardized logits.
+        ``preds_S`` and ``preds_T`` are the student's and the teacher's
+        (N, K) logits, standardized over dim 1; ``gt_labels``, (N, ) class
+        indices, are passed to a wrapped loss that takes them (e.g.
+        ``DKDLoss``) and refused otherwise.
         """
         if preds_S.shape != preds_T.shape:
             raise ValueError(
                 'LogitStandardization: student and teacher logits must '
                 f'have the same shape, got preds_S {tuple(preds_S.shape)} '
                 f'and preds_T {tuple(preds_T.shape)}')
-        return self.loss(
-            zscore(preds_S, self.eps), zscore(preds_T.detach(), self.eps),
-            *args, **kwargs)
+        z_S, z_T = zscore(preds_S, self.eps), zscore(preds_T.detach(),
+                                                     self.eps)
+        if self.with_labels:
+            return self.loss(z_S, z_T, gt_labels=gt_labels)
+        if gt_labels is not None:
+            raise ValueError(
+                'LogitStandardization: gt_labels is mapped but the wrapped '
+                f'{type(self.loss).__name__} does not take labels; remove '
+                'it from loss_forward_mappings')
+        return self.loss(z_S, z_T)

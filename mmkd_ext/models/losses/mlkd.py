@@ -7,16 +7,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmrazor.registry import MODELS
 
+from .functional import softened_kl, upcast_half
 from .logit_standardization import zscore
 
 
 def _kd(preds_S: torch.Tensor, preds_T: torch.Tensor,
         temperature: float) -> torch.Tensor:
     """``T^2 * batchmean KL(softmax(v / T) || softmax(z / T))``."""
-    log_p_T = F.log_softmax(preds_T / temperature, dim=1)
-    log_p_S = F.log_softmax(preds_S / temperature, dim=1)
-    kl = (log_p_T.exp() * (log_p_T - log_p_S)).sum(dim=1).mean()
-    return kl * temperature**2
+    return softened_kl(preds_S, preds_T, temperature) * temperature**2
 
 
 def _gram_gap(preds_S: torch.Tensor, preds_T: torch.Tensor,
@@ -198,7 +196,5 @@ class MLKDLoss(nn.Module):
         for i, p in enumerate(preds):
             if i % 2 == 1:
                 p = p.detach()
-            if p.dtype in (torch.float16, torch.bfloat16):
-                p = p.float()
-            out.append(p)
+            out.append(upcast_half(p))
         return tuple(out)

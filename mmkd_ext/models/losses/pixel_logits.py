@@ -1,16 +1,16 @@
 # Copyright (c) mmkd_ext contributors. All rights reserved.
 """Per-pixel logit distillation for semantic segmentation heads."""
-import inspect
 from typing import Optional, Tuple
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmrazor.registry import MODELS
 
+from .wrapper import LogitLossWrapper
+
 
 @MODELS.register_module()
-class PixelWiseLogitLoss(nn.Module):
+class PixelWiseLogitLoss(LogitLossWrapper):
     """Apply an (N, K) logit distillation loss to every valid pixel.
 
     Each pixel of the segmentation logits is one sample whose class
@@ -40,9 +40,10 @@ class PixelWiseLogitLoss(nn.Module):
     Args:
         loss (dict): Config of the wrapped loss, registered in mmrazor's
             ``MODELS``, whose forward is ``(preds_S, preds_T)`` or
-            ``(preds_S, preds_T, gt_labels)`` on (N, K) logits. If its
-            forward has a ``gt_labels`` argument (DKD), the valid pixels'
-            labels are passed to it. Its ``loss_weight`` is the weight.
+            ``(preds_S, preds_T, gt_labels)`` on (N, K) logits. If it takes
+            ``gt_labels`` (DKD, also through ``LogitStandardization``), the
+            valid pixels' labels are passed to it. Its ``loss_weight`` is the
+            weight.
         ignore_index (int): Label of pixels excluded from the loss.
             Defaults to 255 (mmseg's).
         resize_mode (str): ``'bilinear'`` or ``'nearest'``, used to resize
@@ -66,16 +67,6 @@ class PixelWiseLogitLoss(nn.Module):
                  ignore_index: int = 255,
                  resize_mode: str = 'bilinear',
                  align_corners: bool = False) -> None:
-        super().__init__()
-        if not isinstance(loss, dict) or 'type' not in loss:
-            raise TypeError(
-                'PixelWiseLogitLoss: `loss` must be a config dict with a '
-                f'`type` key, got {loss!r}')
-        loss_type = loss['type']
-        if isinstance(loss_type, str) and MODELS.get(loss_type) is None:
-            raise KeyError(
-                f'PixelWiseLogitLoss: wrapped loss type {loss_type!r} is not '
-                f'registered in mmrazor MODELS (loss={dict(loss)!r})')
         if resize_mode not in self._RESIZE_MODES:
             raise ValueError(
                 f'PixelWiseLogitLoss: resize_mode must be one of '
@@ -84,15 +75,10 @@ class PixelWiseLogitLoss(nn.Module):
             raise TypeError(
                 'PixelWiseLogitLoss: ignore_index must be an int, got '
                 f'{ignore_index!r}')
-        # Build in mmrazor's scope whatever the caller's default scope is
-        # (an mmseg/mmdet runner sets its own), where the losses live.
-        self.loss = MODELS.build(dict(loss, _scope_=loss.get('_scope_',
-                                                             'mmrazor')))
+        super().__init__(loss)
         self.ignore_index = ignore_index
         self.resize_mode = resize_mode
         self.align_corners = align_corners
-        self.with_labels = 'gt_labels' in inspect.signature(
-            self.loss.forward).parameters
 
     def forward(self,
                 preds_S: torch.Tensor,

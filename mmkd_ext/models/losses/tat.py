@@ -9,10 +9,13 @@ positions, there is no ``1/sqrt(d)`` scaling, and the reconfigured student
 is matched to the raw teacher feature with a mean squared error.
 
 * :class:`TaTLoss`: one-to-all TaT with its own embeddings (ImageNet).
-* :class:`TaTPatchGroupLoss`, :class:`TaTAnchorPointLoss`: the two
-  segmentation terms; both take already-embedded ``q``, ``k``, ``v``.
 * :class:`TaTSegLoss`: the segmentation loss as trained, one module that
-  embeds once and returns ``alpha * (beta * L_patch + gamma * L_anchor)``.
+  embeds once and returns ``alpha * (beta * L_patch + gamma * L_anchor)``;
+  its two terms :class:`TaTPatchGroupLoss` and :class:`TaTAnchorPointLoss`
+  take already-embedded ``q``, ``k``, ``v`` (internal, not registered).
+
+Each loss's :meth:`attention_map` forms the attention map its forward uses
+(for heat maps, see :mod:`mmkd_ext.visualization`).
 """
 from typing import Dict, Optional, Sequence, Tuple, Union
 
@@ -51,6 +54,19 @@ def _check_maps(owner: str, **maps: Tensor) -> Tuple[int, int, int, int]:
         raise ValueError(f'{owner}: the maps must share the batch size and '
                          f'the spatial size (H, W), got {shapes}')
     return first
+
+
+def _check_embedded(owner: str, q: Tensor, k: Tensor, v: Tensor,
+                    t_feature: Tensor) -> Tuple[int, int, int, int]:
+    """:func:`_check_maps` for the embedded maps and the teacher map, which
+    must also share the channels. Returns the (B, C, H, W) shape."""
+    shape = _check_maps(owner, q=q, k=k, v=v, t_feature=t_feature)
+    if not k.shape[1] == v.shape[1] == t_feature.shape[1] == shape[1]:
+        raise ValueError(
+            f'{owner}: q, k, v and t_feature must have the same channels, '
+            f'got {q.shape[1]}, {k.shape[1]}, {v.shape[1]}, '
+            f'{t_feature.shape[1]}')
+    return shape
 
 
 class PerSampleBatchNorm2d(nn.BatchNorm2d):
@@ -114,6 +130,29 @@ def build_tat_embedding(in_channels: int,
         norm(out_channels))
 
 
+def _heads(x: Tensor, groups: int) -> Tensor:
+    """(B, C, *S) -> (B, G, N, C / G) with N = prod(S)."""
+    b, c = x.shape[:2]
+    return x.reshape(b, groups, c // groups, -1).transpose(-1, -2)
+
+
+def tat_attention(q: Tensor, k: Tensor, groups: int = 1) -> Tensor:
+    r"""The TaT map :math:`\mathrm{softmax}_j(q_i \cdot k_j)` in each of
+    ``groups`` contiguous channel groups, formed explicitly.
+
+    Args:
+        q (Tensor): Queries (B, C, *S), the embedded student.
+        k (Tensor): Keys (B, C, *S), the embedded teacher.
+        groups (int): G, a divisor of C. Defaults to 1.
+
+    Returns:
+        Tensor: (B, G, N, N) with N = prod(S) (rows: student positions,
+        summing to 1).
+    """
+    return torch.softmax(
+        _heads(q, groups) @ _heads(k, groups).transpose(-1, -2), dim=-1)
+
+
 def tat_reconfigure(q: Tensor,
                     k: Tensor,
                     v: Tensor,
@@ -137,26 +176,29 @@ def tat_reconfigure(q: Tensor,
         chunk_size (int, optional): Query chunk of
             :func:`~mmkd_ext.models.utils.softmax_attention` (``None``: the
             direct form). Defaults to 1024.
-        return_map (bool): Also return the TaT map, computed directly
-            (materialised) and used for the output. Defaults to False.
+        return_map (bool): Also return the TaT map
+            (:func:`tat_attention`), computed directly (materialised) and
+            used for the output. Defaults to False.
 
     Returns:
         tuple: ``f_s'`` (B, C, *S) and the map (B, G, N, N) with
         N = prod(S) (rows: student positions, summing to 1), or None.
     """
-    b, c = v.shape[:2]
-
-    def heads(x: Tensor) -> Tensor:
-        return x.reshape(b, groups, c // groups, -1).transpose(-1, -2)
-
-    qh, kh, vh = heads(q), heads(k), heads(v)
+    vh = _heads(v, groups)
     if return_map:
-        attn = torch.softmax(qh @ kh.transpose(-1, -2), dim=-1)
+        attn = tat_attention(q, k, groups)
         out = attn @ vh
     else:
         attn = None
-        out = softmax_attention(qh, kh, vh, scale=1.0, chunk_size=chunk_size)
+        out = softmax_attention(_heads(q, groups), _heads(k, groups), vh,
+                                scale=1.0, chunk_size=chunk_size)
     return out.transpose(-1, -2).reshape(v.shape), attn
+
+
+def _grid_map(attn: Tensor, query_hw: Sequence[int],
+              key_hw: Sequence[int]) -> Tensor:
+    """(B, G, Nq, Nk) -> (B, G, hq, wq, hk, wk)."""
+    return attn.reshape(*attn.shape[:2], *query_hw, *key_hw)
 
 
 class TaTEmbedding(nn.Module):
@@ -322,10 +364,26 @@ class TaTLoss(nn.Module):
         loss = self.loss_weight * F.mse_loss(out, target)
         return (loss, attn) if return_map else loss
 
+    def attention_map(self, s_feature: Tensor, t_feature: Tensor) -> Tensor:
+        """The TaT map of the forward, formed explicitly (for heat maps).
 
-@MODELS.register_module()
+        Args:
+            s_feature (Tensor): Student map (B, Cs, H, W).
+            t_feature (Tensor): Teacher map (B, Ct, H, W).
+
+        Returns:
+            Tensor: (B, G, H, W, H, W): the weight of each teacher position
+            for each student position, per head.
+        """
+        q, k, _, _ = self.embedding(s_feature, t_feature)
+        hw = s_feature.shape[-2:]
+        return _grid_map(tat_attention(q, k, self.groups), hw, hw)
+
+
 class TaTPatchGroupLoss(nn.Module):
-    r"""TaT patch-group distillation :math:`L^P` (segmentation).
+    r"""TaT patch-group distillation :math:`L^P`, a term of
+    :class:`TaTSegLoss` (not registered: no recorder produces its embedded
+    inputs).
 
     Takes the embedded :math:`q = \gamma(f_s)`, :math:`k = \theta(f_t)`,
     :math:`v = \phi(f_s)` and the raw teacher map, all (B, C, H, W). With
@@ -410,13 +468,7 @@ class TaTPatchGroupLoss(nn.Module):
             q, k, v (Tensor): Embedded maps (B, C, H, W).
             t_feature (Tensor): Raw teacher map (B, C, H, W), detached here.
         """
-        _, c, h, w = _check_maps('TaTPatchGroupLoss', q=q, k=k, v=v,
-                                 t_feature=t_feature)
-        if not k.shape[1] == v.shape[1] == t_feature.shape[1] == c:
-            raise ValueError(
-                'TaTPatchGroupLoss: q, k, v and t_feature must have the same '
-                f'channels, got {q.shape[1]}, {k.shape[1]}, {v.shape[1]}, '
-                f'{t_feature.shape[1]}')
+        _, c, h, w = _check_embedded('TaTPatchGroupLoss', q, k, v, t_feature)
         size = self.layout(h, w, c)
         q, k, v, target = (self.stack_patches(x, *size)
                            for x in (q, k, v, t_feature.detach()))
@@ -424,9 +476,10 @@ class TaTPatchGroupLoss(nn.Module):
         return self.loss_weight * F.mse_loss(out, target)
 
 
-@MODELS.register_module()
 class TaTAnchorPointLoss(nn.Module):
-    r"""TaT anchor-point distillation :math:`L^A` (segmentation).
+    r"""TaT anchor-point distillation :math:`L^A`, a term of
+    :class:`TaTSegLoss` (not registered: no recorder produces its embedded
+    inputs).
 
     Takes the embedded q, k, v and the raw teacher map, all (B, C, H, W).
     With anchor COUNTS (a_h, a_w), all four are average-pooled with kernel =
@@ -453,10 +506,10 @@ class TaTAnchorPointLoss(nn.Module):
                  loss_weight: float = 1.0,
                  chunk_size: Optional[int] = 1024) -> None:
         super().__init__()
-        self.anchor_counts = _pair(anchor_counts, 'anchor_counts',
-                                   'TaTAnchorPointLoss')
         self.loss_weight = loss_weight
         self.chunk_size = chunk_size
+        self.anchor_counts = _pair(anchor_counts, 'anchor_counts',
+                                   'TaTAnchorPointLoss')
         if feat_size is not None:
             self.pool_size(
                 *_pair(feat_size, 'feat_size', 'TaTAnchorPointLoss'))
@@ -479,18 +532,23 @@ class TaTAnchorPointLoss(nn.Module):
             q, k, v (Tensor): Embedded maps (B, C, H, W).
             t_feature (Tensor): Raw teacher map (B, C, H, W), detached here.
         """
-        _, c, h, w = _check_maps('TaTAnchorPointLoss', q=q, k=k, v=v,
-                                 t_feature=t_feature)
-        if not k.shape[1] == v.shape[1] == t_feature.shape[1] == c:
-            raise ValueError(
-                'TaTAnchorPointLoss: q, k, v and t_feature must have the '
-                f'same channels, got {q.shape[1]}, {k.shape[1]}, '
-                f'{v.shape[1]}, {t_feature.shape[1]}')
-        kernel = self.pool_size(h, w)
-        q, k, v, target = (F.avg_pool2d(x, kernel, kernel)
-                           for x in (q, k, v, t_feature.detach()))
+        _check_embedded('TaTAnchorPointLoss', q, k, v, t_feature)
+        q, k, v, target = self._anchors(q, k, v, t_feature.detach())
         out, _ = tat_reconfigure(q, k, v, 1, self.chunk_size)
         return self.loss_weight * F.mse_loss(out, target)
+
+    def _anchors(self, *maps: Tensor) -> Tuple[Tensor, ...]:
+        """Average-pool (B, C, H, W) maps to the anchors."""
+        kernel = self.pool_size(*maps[0].shape[-2:])
+        return tuple(F.avg_pool2d(x, kernel, kernel) for x in maps)
+
+    def attention_map(self, q: Tensor, k: Tensor) -> Tensor:
+        """The map among the anchors of the forward, formed explicitly:
+        (B, 1, h, w, h, w) for the h x w anchors of the embedded ``q`` and
+        ``k`` (B, C, H, W)."""
+        q, k = self._anchors(q, k)
+        hw = q.shape[-2:]
+        return _grid_map(tat_attention(q, k), hw, hw)
 
 
 @MODELS.register_module()
@@ -598,3 +656,15 @@ class TaTSegLoss(nn.Module):
                                   value.detach())
         return self.alpha * (self.beta * terms['patch'] +
                              self.gamma * terms['anchor'])
+
+    def attention_map(self, s_feature: Tensor, t_feature: Tensor) -> Tensor:
+        """The anchor-point term's map among the anchors, formed explicitly
+        (for heat maps): (B, 1, h, w, h, w), see
+        :meth:`TaTAnchorPointLoss.attention_map`.
+
+        Args:
+            s_feature (Tensor): Student map (B, Cs, H, W).
+            t_feature (Tensor): Teacher map (B, Ct, H, W).
+        """
+        q, k, _, _ = self.embedding(s_feature, t_feature)
+        return self.anchor_point.attention_map(q, k)

@@ -7,9 +7,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmrazor.registry import MODELS
 
+from .functional import upcast_half
+
 
 class _TransformedTeacherMatching(nn.Module):
-    """Shared argument checks and the per-sample KL of TTM / WTTM."""
+    """Shared argument checks, the per-sample KL of TTM / WTTM and the
+    forward; a subclass says how the per-sample terms are averaged."""
 
     def __init__(self, gamma: float, loss_weight: float = 1.0) -> None:
         super().__init__()
@@ -33,11 +36,7 @@ class _TransformedTeacherMatching(nn.Module):
                 f'{name}: expects student and teacher logits of the same '
                 f'shape (N, K), got preds_S {tuple(preds_S.shape)} and '
                 f'preds_T {tuple(preds_T.shape)}')
-        preds_T = preds_T.detach()
-        if preds_S.dtype in (torch.float16, torch.bfloat16):
-            preds_S = preds_S.float()
-        if preds_T.dtype in (torch.float16, torch.bfloat16):
-            preds_T = preds_T.float()
+        preds_S, preds_T = upcast_half(preds_S), upcast_half(preds_T.detach())
         scaled_T = self.gamma * preds_T
         # log p_hat = log(p_t^gamma / sum_j p_t_j^gamma)
         log_p_hat = F.log_softmax(scaled_T, dim=1)
@@ -48,6 +47,24 @@ class _TransformedTeacherMatching(nn.Module):
         log_u = (torch.logsumexp(scaled_T, dim=1) -
                  self.gamma * torch.logsumexp(preds_T, dim=1))
         return kl, log_u
+
+    def _average(self, kl: torch.Tensor, log_u: torch.Tensor) -> torch.Tensor:
+        """The loss (before the weight) from the per-sample KL and log U."""
+        raise NotImplementedError
+
+    def forward(self, preds_S: torch.Tensor,
+                preds_T: torch.Tensor) -> torch.Tensor:
+        """Forward computation.
+
+        Args:
+            preds_S (torch.Tensor): Student logits, shape (N, K).
+            preds_T (torch.Tensor): Teacher logits, shape (N, K).
+
+        Returns:
+            torch.Tensor: Scalar loss.
+        """
+        kl, log_u = self._kl_and_log_power_sum(preds_S, preds_T)
+        return self.loss_weight * self._average(kl, log_u)
 
 
 @MODELS.register_module()
@@ -81,19 +98,9 @@ class TTMLoss(_TransformedTeacherMatching):
         preds_S, preds_T: (N, K) logits.
     """
 
-    def forward(self, preds_S: torch.Tensor,
-                preds_T: torch.Tensor) -> torch.Tensor:
-        """Forward computation.
-
-        Args:
-            preds_S (torch.Tensor): Student logits, shape (N, K).
-            preds_T (torch.Tensor): Teacher logits, shape (N, K).
-
-        Returns:
-            torch.Tensor: Scalar loss.
-        """
-        kl, _ = self._kl_and_log_power_sum(preds_S, preds_T)
-        return self.loss_weight * kl.mean()
+    def _average(self, kl: torch.Tensor, log_u: torch.Tensor) -> torch.Tensor:
+        """The plain batch mean of the per-sample KL."""
+        return kl.mean()
 
 
 @MODELS.register_module()
@@ -116,25 +123,9 @@ class WTTMLoss(_TransformedTeacherMatching):
     batch. It is computed as
     ``exp(logsumexp(gamma * v) - gamma * logsumexp(v))``.
 
-    Args:
-        gamma (float): Power-transform exponent :math:`1/T`, > 0.
-        loss_weight (float): Weight :math:`w` (beta in the paper).
-            Defaults to 1.0.
-
-    Shapes:
-        preds_S, preds_T: (N, K) logits.
+    Arguments (``gamma``, ``loss_weight``) and shapes: as :class:`TTMLoss`.
     """
 
-    def forward(self, preds_S: torch.Tensor,
-                preds_T: torch.Tensor) -> torch.Tensor:
-        """Forward computation.
-
-        Args:
-            preds_S (torch.Tensor): Student logits, shape (N, K).
-            preds_T (torch.Tensor): Teacher logits, shape (N, K).
-
-        Returns:
-            torch.Tensor: Scalar loss.
-        """
-        kl, log_u = self._kl_and_log_power_sum(preds_S, preds_T)
-        return self.loss_weight * (log_u.exp() * kl).mean()
+    def _average(self, kl: torch.Tensor, log_u: torch.Tensor) -> torch.Tensor:
+        """The batch mean of the per-sample KL weighted by U."""
+        return (log_u.exp() * kl).mean()

@@ -1,4 +1,4 @@
-from .letkd_layer import (
+from .letkd_student import (
     LetKDLayer,
     NormalizedConv2d,
     build_letkd_student,

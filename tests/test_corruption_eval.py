@@ -21,7 +21,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from mmkd_ext.robustness import ImageCorruption, RobustnessBenchmark
-from mmkd_ext.robustness import benchmark as bench_mod
+from mmkd_ext.robustness import evaluation as bench_mod
 from mmkd_ext.utils import export_student
 
 from .conftest import ROOT
@@ -29,7 +29,7 @@ from .tool_helpers import make_distill_checkpoint, randomize_bn
 
 TEACHER = osp.join(ROOT, 'configs', 'demo',
                    'retinanet_r18-w32_24e_demo-coco.py')
-TOOL = osp.join(ROOT, 'tools', 'coco_c_eval.py')
+TOOL = osp.join(ROOT, 'tools', 'corruption_eval.py')
 CORRUPTIONS = ['gaussian_noise', 'glass_blur']
 
 
@@ -63,7 +63,7 @@ def computed(monkeypatch):
 
 
 def run_tool(*args):
-    """``tools/coco_c_eval.py ARGS`` in this process."""
+    """``tools/corruption_eval.py ARGS`` in this process."""
     argv = sys.argv
     sys.argv = [TOOL, *map(str, args)]
     try:
@@ -79,7 +79,7 @@ def mtimes(folder):
 
 @pytest.fixture(scope='module')
 def first_run(distill_run, tmp_path_factory):
-    """coco_c_eval.py on the distillation checkpoint: clean + 2 x 1."""
+    """corruption_eval.py on the distillation checkpoint: clean + 2 x 1."""
     work = str(tmp_path_factory.mktemp('coco_c_run'))
     run_tool(distill_run['cfg'], distill_run['ckpt'], '--work-dir', work,
              '--corruptions', *CORRUPTIONS, '--severities', 2)
@@ -502,7 +502,7 @@ def test_two_process_run_equals_single(distill_run, first_run, tmp_path):
                OMP_NUM_THREADS='1')
     work = tmp_path / 'dist'
     out = subprocess.run([
-        'bash', osp.join(ROOT, 'tools', 'dist_coco_c_eval.sh'),
+        'bash', osp.join(ROOT, 'tools', 'dist_corruption_eval.sh'),
         distill_run['cfg'], distill_run['ckpt'], '2', '--work-dir',
         str(work), '--corruptions', *CORRUPTIONS, '--severities', '2'
     ], env=env, capture_output=True, text=True, timeout=900)

@@ -1,14 +1,13 @@
-# Shared base (not a config of its own) of the ImageNet-1k distillation
-# configs ResNet-34 -> ResNet-18: configs/wttm/wttm_logits_*_in1k,
-# configs/letkd/letkd-*_in1k, configs/combined/cankd-wttm_*_in1k and, through
-# configs/zscore/_base_/logits_resnet34_resnet18_8xb64-100e_in1k.py (batch
-# 8 x 64, lr 0.2), the Z-score comparison configs of configs/zscore (the
+# Shared base (not a config of its own): the ImageNet-1k pair ResNet-34 ->
+# ResNet-18, declared once for every method's ImageNet configs (directly:
+# configs/{cankd,tat,letkd}/*_resnet34_resnet18_*_in1k; through
+# ./logits_resnet34_resnet18_8xb32-100e_in1k.py, the logit methods'; the
 # ResNet-50 -> MobileNetV1 configs change teacher and student).
 # It sets the student (mmpretrain's ResNet-18 classifier, CE weight 1), the
-# teacher (ResNet-34), mmpretrain's ResNet schedule (SGD lr 0.1 for 8 GPUs x
-# 32 images, momentum 0.9, wd 1e-4, x0.1 at epochs 30/60/90, 100 epochs) and
-# the recorders of the classifier logits (head.fc); each config adds its loss
-# (distill_losses and loss_forward_mappings).
+# teacher (ResNet-34, torchvision's weights converted to mmpretrain keys),
+# mmpretrain's ResNet schedule (SGD lr 0.1 for 8 GPUs x 32 images, momentum
+# 0.9, wd 1e-4, x0.1 at epochs 30/60/90, 100 epochs) and an empty
+# CheckedDistiller; each config adds its recorders and losses.
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32.py',
     'mmpretrain::_base_/schedules/imagenet_bs256.py',
@@ -50,12 +49,7 @@ model = dict(
         cfg_path='mmpretrain::resnet/resnet34_8xb32_in1k.py',
         pretrained=False),
     teacher_ckpt=teacher_ckpt,
-    distiller=dict(
-        type='CheckedDistiller',
-        student_recorders=dict(
-            fc=dict(type='ModuleOutputs', source='head.fc')),
-        teacher_recorders=dict(
-            fc=dict(type='ModuleOutputs', source='head.fc'))))
+    distiller=dict(type='CheckedDistiller'))
 
 find_unused_parameters = True
 

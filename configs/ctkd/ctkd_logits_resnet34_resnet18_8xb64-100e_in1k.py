@@ -7,7 +7,7 @@
 # the loss. Note: the CTKD script itself trains 120 epochs at batch 256 with
 # lr 0.1 (same steps); set train_cfg.max_epochs=120 and the batch/lr to
 # reproduce it exactly.
-_base_ = ['./_base_/logits_resnet34_resnet18_8xb64-100e_in1k.py']
+_base_ = ['../_base_/logits_resnet34_resnet18_8xb64-100e_in1k.py']
 
 # The base sets the teacher, the student (CE weight 1), the schedule and the
 # fc logit recorders; this config adds the CTKD loss.

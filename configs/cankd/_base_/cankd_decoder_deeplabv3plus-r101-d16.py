@@ -3,7 +3,8 @@
 # one CanKD loss (dot-product affinity, mu = 5) on the decoder's last
 # separable conv + BN output before its ReLU (stride 4), teacher and student,
 # 512 channels on both sides as for the MobileNetV2 students (no connector);
-# ./cankd_decoder_deeplabv3plus-r18.py adds the R-18 students' connector.
+# ./cankd_decoder_deeplabv3plus-r101-d16_deeplabv3plus-r18-d16.py adds the
+# R-18 students' connector.
 # Each config lists this file (or the R-18 one) after its TaT config in
 # `_base_` and sets
 # `model.distiller=dict(_delete_=True, **_base_.cankd_distiller)`:

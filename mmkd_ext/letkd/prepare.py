@@ -26,7 +26,7 @@ set (test-time transform) through the teacher twice:
 Each pass works on chunks of consecutive images, spread over the processes
 of mmengine's launcher, and caches every finished chunk in the work
 directory: a crashed run resumes where it stopped. The result is one file,
-see :func:`~mmkd_ext.models.losses.letkd.save_letkd_targets`.
+see :func:`~mmkd_ext.letkd.save_letkd_targets`.
 """
 import copy
 import json
@@ -43,11 +43,16 @@ from mmengine.dist import barrier, get_dist_info
 from mmengine.utils import ProgressBar
 from torch import Tensor
 
-from mmkd_ext.models.losses.letkd import (
-    LetKDIntermediateTarget,
+from mmkd_ext.models.losses.letkd import LetKDIntermediateTarget, pool_teacher
+from mmkd_ext.utils import (
+    iter_dataset_cfgs,
+    json_dump_atomically,
+    torch_save_atomically,
+)
+
+from .labels import pixel_labels
+from .targets_file import (
     normalize_target_spec,
-    pixel_labels,
-    pool_teacher,
     save_letkd_targets,
     teacher_checksum,
 )
@@ -183,12 +188,6 @@ def score_table(counts: Tensor) -> Tuple[Tensor, int]:
     return table.float(), int(empty.sum())
 
 
-def _save(obj, path: str) -> None:
-    tmp = f'{path}.tmp{os.getpid()}'
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def _select_outputs(output, index: Optional[List[int]], name: str,
                     path: str) -> List[Tensor]:
     if index is None:
@@ -205,7 +204,7 @@ class LetKDPreparer:
 
     The config provides ``letkd_file`` (output path), ``letkd_targets``
     (``{name: target description}``, see
-    :func:`~mmkd_ext.models.losses.letkd.normalize_target_spec`),
+    :func:`~mmkd_ext.letkd.normalize_target_spec`),
     ``model.teacher`` / ``model.teacher_ckpt``, the data preprocessor
     (``model.data_preprocessor``, else the student's, as in mmrazor) and the
     training set, which is read with the test-time pipeline
@@ -304,13 +303,8 @@ class LetKDPreparer:
         loader_cfg = cfg.get('test_dataloader') or cfg.val_dataloader
         pipeline = copy.deepcopy(loader_cfg.dataset.pipeline)
         ds = copy.deepcopy(cfg.train_dataloader.dataset)
-        while 'dataset' in ds and 'pipeline' not in ds:  # e.g. RepeatDataset
-            ds = ds['dataset']
-        if 'datasets' in ds:
-            for sub in ds['datasets']:
-                sub['pipeline'] = copy.deepcopy(pipeline)
-        else:
-            ds['pipeline'] = pipeline
+        for _, inner in iter_dataset_cfgs(ds, 'train_dataloader.dataset'):
+            inner['pipeline'] = copy.deepcopy(pipeline)
         return ds
 
     def _loader(self, indices: List[int]):
@@ -401,7 +395,7 @@ class LetKDPreparer:
         bar = ProgressBar(sum(len(i) for _, i in todo)) \
             if self.rank == 0 and todo else None
         for path, idx in todo:
-            _save(fn(idx, bar), path)
+            torch_save_atomically(fn(idx, bar), path)
         barrier()
 
     def _load_chunks(self, tag: str) -> List[dict]:
@@ -439,10 +433,7 @@ class LetKDPreparer:
         path = osp.join(self.work_dir, 'meta.json')
         if self.rank == 0 and not osp.isfile(path):
             meta['rates'] = self._probe_rates()
-            os.makedirs(self.work_dir, exist_ok=True)
-            with open(f'{path}.tmp', 'w') as f:
-                json.dump(meta, f, indent=1)
-            os.replace(f'{path}.tmp', path)
+            json_dump_atomically(meta, path)
         barrier()
         with open(path) as f:
             saved = json.load(f)
@@ -586,7 +577,7 @@ class LetKDPreparer:
     def _fit_on_rank0(self, fit_path: str) -> None:
         failed = f'{fit_path}.failed'
         try:
-            _save(self._fit(), fit_path)
+            torch_save_atomically(self._fit(), fit_path)
         except Exception as err:
             with open(failed, 'w') as f:
                 f.write(f'{type(err).__name__}: {err}')

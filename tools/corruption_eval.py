@@ -1,5 +1,6 @@
 # Copyright (c) mmkd_ext contributors. All rights reserved.
-"""Robustness evaluation on corrupted images: COCO-C and Cityscapes-C.
+"""Robustness evaluation on corrupted images: COCO-C, Cityscapes-C and
+ImageNet-C-style classification.
 
 Michaelis et al. 2019 ("Benchmarking Robustness in Object Detection"): the
 test images are corrupted on the fly by the 15 benchmark corruptions at
@@ -7,9 +8,9 @@ severities 1-5; the tool reports the metric per (corruption, severity), the
 clean metric, mPC (the mean over corruptions and severities) and rPC =
 mPC / clean::
 
-    python tools/coco_c_eval.py CONFIG CHECKPOINT [--work-dir DIR]
+    python tools/corruption_eval.py CONFIG CHECKPOINT [--work-dir DIR]
         [--corruptions benchmark | all | noise blur ... | NAME ...]
-        [--severities 1 2 3 4 5] [--task auto|det|seg] [--metric KEY]
+        [--severities 1 2 3 4 5] [--task auto|det|seg|cls] [--metric KEY]
         [--seed 0] [--to-rgb] [--cfg-options k=v ...] [--launcher pytorch]
 
 CONFIG is a distillation config (its student is evaluated; CHECKPOINT is a
@@ -18,7 +19,7 @@ checkpoint of that run or the student exported by
 (inferred from an mmseg config) evaluates a segmentor with mIoU: Cityscapes-C
 with a Cityscapes config; ``--task cls`` (an mmpretrain config) reports top-1
 accuracy under the same corruptions (ImageNet-C style, without mCE's AlexNet
-normalisation). Multi-GPU: ``tools/dist_coco_c_eval.sh CONFIG
+normalisation). Multi-GPU: ``tools/dist_corruption_eval.sh CONFIG
 CHECKPOINT GPUS [ARGS]``.
 
 Results are written per (corruption, severity) to DIR/results/ as they
@@ -45,7 +46,7 @@ from mmkd_ext.robustness import (  # noqa: E402
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='COCO-C / Cityscapes-C robustness evaluation')
+        description='COCO-C / Cityscapes-C / ImageNet-C robustness evaluation')
     parser.add_argument('config', help='distillation or model config')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(

@@ -29,14 +29,12 @@ import copy
 import hashlib
 import json
 import numbers
-import os
 import os.path as osp
 import sys
 import time
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.dataset import Compose
 from mmengine.dist import broadcast_object_list, get_dist_info, is_main_process
@@ -48,7 +46,15 @@ from mmengine.runner import Runner, TestLoop
 from mmengine.utils import ProgressBar
 
 from mmkd_ext.engine import preflight_check, setup_distributed
-from mmkd_ext.utils import extract_student_state_dict, student_config
+from mmkd_ext.utils import (
+    check_state_dict,
+    file_sha256,
+    is_distill_config,
+    json_dump_atomically,
+    load_state_dict,
+    pipeline_dataset,
+    student_config,
+)
 
 from .corruptions import check_severities, resolve_corruptions
 from .report import load_results, summarize
@@ -100,70 +106,6 @@ def infer_task(cfg: Config) -> str:
         f'model type {model.get("type")!r}); pass --task det, seg or cls')
 
 
-def is_distill_config(cfg: Config) -> bool:
-    """True for an mmrazor distillation config (student + teacher)."""
-    return 'architecture' in cfg.model and 'teacher' in cfg.model
-
-
-def load_state_dict(checkpoint: str) -> Tuple[Dict[str, torch.Tensor], bool]:
-    """The model weights of ``checkpoint``.
-
-    A checkpoint of a distillation run (keys ``architecture.*``) gives its
-    student; any other gives its state dict as is.
-
-    Returns:
-        tuple: (state dict, whether the student was extracted).
-    """
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint "{checkpoint}" does not exist')
-    ckpt = torch.load(checkpoint, map_location='cpu', weights_only=False)
-    if not isinstance(ckpt, dict):
-        raise TypeError(f'checkpoint "{checkpoint}" holds a '
-                        f'{type(ckpt).__name__}, not a state dict')
-    state = ckpt.get('state_dict', ckpt)
-    if any(k.startswith('architecture.') for k in state):
-        return dict(extract_student_state_dict(ckpt)), True
-    return dict(state), False
-
-
-def check_state_dict(model: torch.nn.Module, state: Dict[str, torch.Tensor],
-                     checkpoint: str) -> None:
-    """Raise ValueError unless ``state`` has exactly the keys and shapes of
-    ``model.state_dict()``."""
-    own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    shapes = [(k, tuple(state[k].shape), tuple(v.shape))
-              for k, v in own.items()
-              if k in state and tuple(state[k].shape) != tuple(v.shape)]
-    if not (missing or unexpected or shapes):
-        return
-    lines = [f'checkpoint "{checkpoint}" does not match the model of the '
-             f'config ({type(model).__name__}):']
-    if missing:
-        lines.append(f'  {len(missing)} missing keys, e.g. {missing[:4]}')
-    if unexpected:
-        lines.append(f'  {len(unexpected)} unexpected keys, e.g. '
-                     f'{unexpected[:4]}')
-    for key, got, want in shapes[:4]:
-        lines.append(f'  {key}: checkpoint {got}, model {want}')
-    if len(shapes) > 4:
-        lines.append(f'  ... {len(shapes)} shape mismatches in all')
-    raise ValueError('\n'.join(lines))
-
-
-def _inner_dataset_cfg(ds_cfg: Dict, key: str) -> Tuple[Dict, str]:
-    """The dataset config that holds the pipeline (through wrappers)."""
-    while 'pipeline' not in ds_cfg:
-        if 'dataset' in ds_cfg:
-            ds_cfg, key = ds_cfg['dataset'], f'{key}.dataset'
-        else:
-            raise ValueError(f'{key}: no pipeline found in the test dataset '
-                             f'({ds_cfg.get("type")}); concatenated test '
-                             'sets are not supported')
-    return ds_cfg, key
-
-
 def insert_corruption(pipeline: Sequence[Dict],
                       transform: Dict) -> List[Dict]:
     """``pipeline`` with ``transform`` right after the image loader."""
@@ -174,14 +116,6 @@ def insert_corruption(pipeline: Sequence[Dict],
     types = [t.get('type') for t in pipeline]
     raise ValueError('the test pipeline has no LoadImageFromFile step to '
                      f'insert the corruption after: {types}')
-
-
-def _sha256_file(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _pretty(value) -> str:
@@ -274,8 +208,8 @@ class RobustnessBenchmark:
         for key in ('test_dataloader', 'test_evaluator', 'test_cfg'):
             if cfg.get(key) is None:
                 raise KeyError(f'the config has no {key}')
-        ds_cfg, _ = _inner_dataset_cfg(cfg.test_dataloader.dataset,
-                                       'test_dataloader.dataset')
+        ds_cfg, _ = pipeline_dataset(cfg.test_dataloader.dataset,
+                                     'test_dataloader.dataset')
         insert_corruption(ds_cfg['pipeline'], {})  # it has a loader step
         preflight_check(cfg, loaders=('test_dataloader', ))
         evaluators = cfg.test_evaluator if isinstance(
@@ -313,9 +247,9 @@ class RobustnessBenchmark:
     def fingerprint(self, num_images: int) -> str:
         """What a stored result must have been computed with."""
         cfg = self.cfg
-        ds_cfg, _ = _inner_dataset_cfg(cfg.test_dataloader.dataset, '')
+        ds_cfg, _ = pipeline_dataset(cfg.test_dataloader.dataset, '')
         parts = dict(
-            checkpoint=_sha256_file(self.checkpoint),
+            checkpoint=file_sha256(self.checkpoint),
             model=_pretty(cfg.model),
             pipeline=_pretty(ds_cfg['pipeline']),
             dataset=_pretty({
@@ -370,9 +304,7 @@ class RobustnessBenchmark:
         loader_cfg = copy.deepcopy(self.cfg.test_dataloader.to_dict())
         loader_cfg['persistent_workers'] = False
         loader_cfg['dataset'] = dataset
-        inner = dataset
-        while not hasattr(inner, 'pipeline') and hasattr(inner, 'dataset'):
-            inner = inner.dataset
+        inner, _ = pipeline_dataset(dataset, 'test_dataloader.dataset')
         pipeline = self._base_pipeline
         if cond.severity:
             pipeline = insert_corruption(
@@ -399,12 +331,7 @@ class RobustnessBenchmark:
             seconds=round(seconds, 2),
             fingerprint=fingerprint,
             checkpoint=osp.abspath(self.checkpoint))
-        os.makedirs(self.results_dir, exist_ok=True)
-        path = self.result_path(cond)
-        tmp = f'{path}.tmp{os.getpid()}'
-        with open(tmp, 'w') as f:
-            json.dump(record, f, indent=1)
-        os.replace(tmp, path)
+        json_dump_atomically(record, self.result_path(cond))
 
     def run(self) -> Optional[Dict]:
         """Evaluate the pending conditions, then summarise.
@@ -418,7 +345,7 @@ class RobustnessBenchmark:
         if hasattr(dataset, 'full_init'):
             dataset.full_init()
         num_images = len(dataset)
-        ds_cfg, _ = _inner_dataset_cfg(self.cfg.test_dataloader.dataset, '')
+        ds_cfg, _ = pipeline_dataset(self.cfg.test_dataloader.dataset, '')
         self._base_pipeline = [dict(t) for t in ds_cfg['pipeline']]
         fingerprint = self.fingerprint(num_images)
         pending = self._pending(fingerprint)

@@ -5,7 +5,7 @@
 # (8 GPUs x 64: the masks, medians and Gram matrices are per GPU, as in the
 # original DataParallel runs), SGD lr 0.1 momentum 0.9 wd 1e-4, x0.1 at
 # epochs 30/60/90, 100 epochs.
-_base_ = ['./_base_/logits_resnet34_resnet18_8xb64-100e_in1k.py']
+_base_ = ['../_base_/logits_resnet34_resnet18_8xb64-100e_in1k.py']
 
 # Each image gives a weak view (RandomResizedCrop + flip) and a strong view
 # (independent RandomResizedCrop + flip + FixMatch RandAugment with 2 ops

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Distributed COCO-C / Cityscapes-C evaluation with torchrun:
-#   tools/dist_coco_c_eval.sh CONFIG CHECKPOINT GPUS [ARGS of coco_c_eval.py]
+# Distributed COCO-C / Cityscapes-C / ImageNet-C evaluation with torchrun:
+#   tools/dist_corruption_eval.sh CONFIG CHECKPOINT GPUS [ARGS of corruption_eval.py]
 # Multi-node: set NNODES, NODE_RANK, MASTER_ADDR (and PORT) on every node.
 # On machines without GPUs GPUS is the number of CPU processes (gloo).
 CONFIG=$1
@@ -20,6 +20,6 @@ PYTHONPATH="$ROOT:$PYTHONPATH" \
     --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$GPUS" \
     --master_port="$PORT" \
-    "$ROOT/tools/coco_c_eval.py" \
+    "$ROOT/tools/corruption_eval.py" \
     "$CONFIG" "$CHECKPOINT" \
     --launcher pytorch "${@:4}"
