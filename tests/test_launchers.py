@@ -17,7 +17,7 @@ from .conftest import ROOT
 LAUNCHERS = {
     'dist_train.sh': ['CFG', '2'],
     'dist_test.sh': ['CFG', 'CKPT', '2'],
-    'dist_coco_c_eval.sh': ['CFG', 'CKPT', '2'],
+    'dist_corruption_eval.sh': ['CFG', 'CKPT', '2'],
     'slurm_train.sh': ['PART', 'JOB', 'CFG', 'WD'],
     'slurm_test.sh': ['PART', 'JOB', 'CFG', 'CKPT'],
 }
