@@ -3,8 +3,11 @@
 
 * :func:`preflight_check` stops a run before any work with an error naming
   the config key and path when the teacher checkpoint or a dataset file or
-  folder does not exist (instead of a traceback from deep inside a data
-  loader worker or ``torch.load`` minutes later).
+  folder does not exist, or when a checkpoint to load (teacher, ``load_from``,
+  ``--resume``) is truncated or corrupted (instead of a traceback from deep
+  inside a data loader worker or ``torch.load`` minutes later, after the
+  model and data are built). :func:`check_checkpoint_file` is that
+  checkpoint check on its own.
 * :func:`setup_distributed` makes mmengine's distributed set-up work on
   machines without GPUs: mmengine's ``init_dist`` calls
   ``torch.cuda.set_device`` and its DDP wrapper passes CUDA ``device_ids``.
@@ -16,11 +19,13 @@
 """
 import os
 import os.path as osp
-from typing import Iterator, Sequence, Tuple
+import zipfile
+from typing import Iterator, Optional, Sequence, Tuple
 
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
+from mmengine.runner import find_latest_checkpoint
 
 _DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
@@ -42,17 +47,67 @@ def _is_remote(path: str) -> bool:
     return '://' in path
 
 
+def check_checkpoint_file(path: str, key: str) -> None:
+    """Check that ``path`` is a complete, readable checkpoint.
+
+    A checkpoint in torch's zip format (``torch.save`` since torch 1.6) is
+    read once without unpickling: its central directory must be found (a
+    truncated file fails here) and every record must match its CRC-32 (a
+    corrupted one fails here). A file in the older pickle format is loaded
+    in full. Remote paths (``scheme://``) are not checked.
+
+    Args:
+        path (str): The checkpoint file.
+        key (str): The config key or command-line argument that names it,
+            for the error message.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+        ValueError: If it cannot be read as a checkpoint, naming ``key``,
+            ``path`` and the reader's error.
+    """
+    if _is_remote(path):
+        return
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{key}: checkpoint "{path}" does not exist.')
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                bad = archive.testzip()
+            if bad is not None:
+                raise zipfile.BadZipFile(f'record "{bad}" fails its CRC '
+                                         'check')
+        else:
+            torch.load(path, map_location='cpu', weights_only=False)
+    except Exception as err:
+        raise ValueError(
+            f'{key}: checkpoint "{path}" ({osp.getsize(path)} bytes) is not '
+            'a readable checkpoint: the file is truncated (e.g. an '
+            'interrupted download or save) or corrupted. Reader error: '
+            f'{type(err).__name__}: {err}') from err
+
+
 def preflight_check(cfg: Config,
-                    loaders: Sequence[str] = _DATALOADERS) -> None:
+                    loaders: Sequence[str] = _DATALOADERS,
+                    load_from_key: Optional[str] = None) -> None:
     """Check the paths a config points at before anything is built.
+
+    Checked: ``model.teacher_ckpt``; ``load_from`` (or, for ``resume=True``
+    without it, the latest checkpoint recorded in ``work_dir``) with
+    :func:`check_checkpoint_file`; the dataset files and folders of
+    ``loaders``.
 
     Args:
         cfg (Config): The full config.
         loaders (Sequence[str]): The dataloaders whose annotation files and
             image folders are checked. Defaults to train, val and test.
+        load_from_key (str, optional): How the error names ``load_from``,
+            e.g. the command-line argument that set it ('--resume').
+            Defaults to 'load_from'.
 
     Raises:
         FileNotFoundError: Naming the config key and the missing path.
+        ValueError: Naming the config key and an unreadable checkpoint.
     """
     ckpt = cfg.get('model', {}).get('teacher_ckpt')
     if ckpt and not _is_remote(ckpt) and not osp.isfile(ckpt):
@@ -61,6 +116,16 @@ def preflight_check(cfg: Config,
             'Download the teacher named in the config comment and pass its '
             'path, e.g. --cfg-options model.teacher_ckpt=/path/to/teacher.pth'
         )
+    if ckpt:
+        check_checkpoint_file(ckpt, 'model.teacher_ckpt')
+    if cfg.get('load_from'):
+        check_checkpoint_file(cfg.load_from, load_from_key or 'load_from')
+    elif cfg.get('resume') and cfg.get('work_dir') and osp.isfile(
+            osp.join(cfg.work_dir, 'last_checkpoint')):
+        latest = find_latest_checkpoint(cfg.work_dir)
+        if latest:
+            check_checkpoint_file(
+                latest, f'resume (latest checkpoint of {cfg.work_dir})')
     for loader_key in loaders:
         loader = cfg.get(loader_key)
         if not loader or 'dataset' not in loader:

@@ -37,6 +37,7 @@ from mmengine.registry import init_default_scope
 from mmrazor.registry import MODELS
 from torch import Tensor, nn
 
+from mmkd_ext.models.distillers import allow_random_teacher
 from mmkd_ext.models.losses import CanKDLoss, TaTLoss, TaTSegLoss
 from mmkd_ext.models.losses.tat import tat_reconfigure
 from mmkd_ext.robustness.benchmark import (
@@ -262,7 +263,8 @@ class FeatureVis:
         self.query = query
         init_default_scope(cfg.get('default_scope') or 'mmrazor')
         model_cfg = copy.deepcopy(cfg.model)
-        model_cfg.teacher_ckpt = None
+        model_cfg.teacher_ckpt = None  # the checkpoint holds the teacher
+        allow_random_teacher(model_cfg)
         algorithm = MODELS.build(model_cfg)
         ckpt = torch.load(checkpoint, map_location='cpu', weights_only=False)
         state = ckpt.get('state_dict', ckpt)

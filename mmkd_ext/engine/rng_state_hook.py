@@ -1,0 +1,170 @@
+# Copyright (c) mmkd_ext contributors. All rights reserved.
+"""Exact resume: the random state of training travels with the checkpoint.
+
+mmengine's checkpoints hold the weights, optimizer, schedulers and message
+hub, but not the random generators that data augmentation draws from
+(mmcv's ``RandomFlip`` uses NumPy's global generator; other transforms and
+models use Python's ``random`` and torch's). A run resumed from a checkpoint
+therefore augments differently from the run that wrote it.
+:class:`RNGStateHook` closes the gap:
+
+* **Main process.** ``before_save_checkpoint`` stores the Python, NumPy and
+  torch (CPU, and the current CUDA device when CUDA is in use) generator
+  states of every rank under ``checkpoint['rng_state']`` (a list indexed by
+  rank, gathered onto the rank that writes the file). The next training
+  epoch starts from exactly that state: ``before_train_epoch`` restores it
+  both in a resumed run (from ``after_load_checkpoint``) and in the
+  uninterrupted run, so that what happens between the checkpoint and the
+  next epoch (the validation loop, other hooks) does not change the
+  training stream. All checkpoints written at one (epoch, iteration), e.g.
+  the latest and the best, hold the same state.
+* **Dataloader workers.** mmengine seeds worker ``w`` of rank ``r`` with
+  ``seed + r * num_workers + w`` when each epoch's workers start: the same
+  seeds every epoch, so each epoch repeats the previous one's augmentation
+  draws. The hook seeds them from ``(seed, epoch, rank, w)`` instead
+  (:func:`seed_worker`): new draws every epoch, and the same draws for an
+  epoch in a resumed run. A ``worker_init_fn`` set in the config is left
+  alone. With ``persistent_workers=True`` workers are seeded once, when
+  they start (the first epoch of a run, resumed or not), so a resumed run
+  cannot repeat their draws: the hook warns.
+
+Scope: exact for ``EpochBasedTrainLoop`` resumed from an epoch checkpoint.
+On resume, mmengine's ``IterBasedTrainLoop`` replays the skipped batches
+through the data pipeline; with ``num_workers=0`` that replay draws from
+the restored main-process state, so iteration-based runs resume exactly only
+with ``num_workers > 0``.
+
+Our ``tools/train.py`` adds the hook to every config
+(:func:`add_rng_state_hook`); the demo configs list it in
+``custom_hooks`` so that other train scripts (mmrazor's, mim's) get it too.
+"""
+import logging
+import random
+from functools import partial
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import worker_init_fn as mmengine_worker_init_fn
+from mmengine.dist import all_gather_object, get_rank
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.registry import HOOKS
+
+CKPT_KEY = 'rng_state'
+
+
+def get_rng_state() -> Dict:
+    """The Python, NumPy and torch generator states of this process."""
+    state = dict(
+        python=random.getstate(),
+        numpy=np.random.get_state(),
+        torch=torch.get_rng_state())
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state['cuda'] = torch.cuda.get_rng_state()
+    return state
+
+
+def set_rng_state(state: Dict) -> None:
+    """Restore a state returned by :func:`get_rng_state`."""
+    random.setstate(state['python'])
+    np.random.set_state(state['numpy'])
+    torch.set_rng_state(state['torch'])
+    if 'cuda' in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state['cuda'])
+
+
+def seed_worker(worker_id: int,
+                seed: int,
+                epoch: int,
+                rank: int,
+                disable_subprocess_warning: bool = False) -> None:
+    """``worker_init_fn``: seed Python, NumPy and torch in a dataloader
+    worker from ``(seed, epoch, rank, worker_id)``."""
+    worker_seed = int(
+        np.random.SeedSequence([seed, epoch, rank,
+                                worker_id]).generate_state(1)[0])
+    random.seed(worker_seed)
+    np.random.seed(worker_seed)
+    torch.manual_seed(worker_seed)
+    if disable_subprocess_warning and worker_id != 0:
+        import warnings
+        warnings.simplefilter('ignore')
+
+
+@HOOKS.register_module()
+class RNGStateHook(Hook):
+    """Checkpoint and restore the random state of training; seed dataloader
+    workers per epoch (see the module docstring)."""
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self) -> None:
+        # ((epoch, iter), this rank's state, all ranks' states) of the last
+        # checkpoint saved or loaded.
+        self._saved: Optional[Tuple[Tuple[int, int], Dict, List]] = None
+
+    def before_train(self, runner) -> None:
+        loader = runner.train_dataloader
+        if loader.num_workers > 0 and loader.persistent_workers:
+            print_log(
+                'RNGStateHook: train_dataloader.persistent_workers=True: '
+                'workers are seeded once when they start, so a resumed run '
+                'does not repeat their augmentation exactly. Set '
+                'persistent_workers=False for an exact resume.',
+                logger='current',
+                level=logging.WARNING)
+
+    def before_save_checkpoint(self, runner, checkpoint: Dict) -> None:
+        step = (checkpoint['meta']['epoch'], checkpoint['meta']['iter'])
+        if self._saved is None or self._saved[0] != step:
+            # Every rank takes part: mmengine saves on all ranks.
+            state = get_rng_state()
+            self._saved = (step, state, all_gather_object(state))
+        checkpoint[CKPT_KEY] = self._saved[2]
+
+    def after_load_checkpoint(self, runner, checkpoint: Dict) -> None:
+        states = checkpoint.get(CKPT_KEY)
+        if not states:
+            return
+        rank = get_rank()
+        if rank >= len(states):
+            print_log(
+                f'RNGStateHook: the checkpoint holds the random state of '
+                f'{len(states)} processes, not of rank {rank}: not restored.',
+                logger='current',
+                level=logging.WARNING)
+            return
+        meta = checkpoint['meta']
+        self._saved = ((meta['epoch'], meta['iter']), states[rank], states)
+
+    def before_train_epoch(self, runner) -> None:
+        if self._saved is not None and self._saved[0] == (runner.epoch,
+                                                          runner.iter):
+            set_rng_state(self._saved[1])
+        self._seed_workers(runner)
+
+    @staticmethod
+    def _seed_workers(runner) -> None:
+        loader = runner.train_dataloader
+        init_fn = loader.worker_init_fn
+        if isinstance(init_fn, partial) and (
+                init_fn.func is mmengine_worker_init_fn
+                or init_fn.func is seed_worker):
+            loader.worker_init_fn = partial(
+                seed_worker,
+                seed=runner.seed,
+                epoch=runner.epoch,
+                rank=get_rank(),
+                disable_subprocess_warning=init_fn.keywords.get(
+                    'disable_subprocess_warning', False))
+
+
+def add_rng_state_hook(cfg: Config) -> None:
+    """Add :class:`RNGStateHook` to ``cfg.custom_hooks`` unless listed."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(h.get('type') in ('RNGStateHook', RNGStateHook)
+               for h in hooks):
+        hooks.append(dict(type='RNGStateHook'))
+    cfg.custom_hooks = hooks
