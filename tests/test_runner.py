@@ -136,8 +136,12 @@ def test_two_process_gloo_distillation(demo_root, tmp_path):
 def test_two_process_resume_equals_uninterrupted(demo_root, tmp_path):
     """Under tools/dist_train.sh (2 gloo processes, flips drawn in each
     main process): 2 epochs == 1 epoch, then --resume for the second."""
+    cfg = _resume_cfg(str(tmp_path / 'unused'), demo_root, 0)
+    # The first half runs with max_epochs=1: a scheduler without an explicit
+    # end would end there (mmengine's default) and not step at epoch 1.
+    cfg.param_scheduler[0]['end'] = 2
     cfg_path = str(tmp_path / 'resume.py')
-    _resume_cfg(str(tmp_path / 'unused'), demo_root, 0).dump(cfg_path)
+    cfg.dump(cfg_path)
     _dist_train(cfg_path, tmp_path / 'a')
     _dist_train(cfg_path, tmp_path / 'b', '--cfg-options',
                 'train_cfg.max_epochs=1')
@@ -256,3 +260,22 @@ def test_rng_hook_seeds_workers_per_epoch():
         assert {d[i] for d in seeded[0]}.isdisjoint(d[i] for d in seeded[1])
     # A run resumed at epoch 1 makes that epoch's draws.
     assert _worker_draws([1], RNGStateHook())[0] == seeded[1]
+
+
+def test_rng_hook_checkpoint_within_an_epoch():
+    """A checkpoint that is not an epoch end (single process) holds the
+    state of its moment, which a resumed run restores."""
+    import random
+    from types import SimpleNamespace
+
+    from mmkd_ext.engine import RNGStateHook
+    hook = RNGStateHook()
+    checkpoint = dict(meta=dict(epoch=0, iter=5))
+    hook.before_save_checkpoint(None, checkpoint)
+    expected = random.random(), float(torch.rand(()))
+    resumed = RNGStateHook()
+    resumed.after_load_checkpoint(None, checkpoint)
+    resumed.before_train_epoch(
+        SimpleNamespace(train_dataloader=SimpleNamespace(worker_init_fn=None),
+                        epoch=0, iter=5))
+    assert (random.random(), float(torch.rand(()))) == expected

@@ -8,16 +8,17 @@ models use Python's ``random`` and torch's). A run resumed from a checkpoint
 therefore augments differently from the run that wrote it.
 :class:`RNGStateHook` closes the gap:
 
-* **Main process.** ``before_save_checkpoint`` stores the Python, NumPy and
-  torch (CPU, and the current CUDA device when CUDA is in use) generator
-  states of every rank under ``checkpoint['rng_state']`` (a list indexed by
-  rank, gathered onto the rank that writes the file). The next training
-  epoch starts from exactly that state: ``before_train_epoch`` restores it
-  both in a resumed run (from ``after_load_checkpoint``) and in the
-  uninterrupted run, so that what happens between the checkpoint and the
-  next epoch (the validation loop, other hooks) does not change the
-  training stream. All checkpoints written at one (epoch, iteration), e.g.
-  the latest and the best, hold the same state.
+* **Main process.** At the end of each training epoch (before
+  ``CheckpointHook``) the hook takes the Python, NumPy and torch (CPU, and
+  the current CUDA device when CUDA is in use) generator states of every
+  rank (gathered: mmengine writes checkpoints on rank 0 only);
+  ``before_save_checkpoint`` stores them under ``checkpoint['rng_state']``
+  (a list indexed by rank). The next epoch starts from exactly that state:
+  ``before_train_epoch`` restores it both in a resumed run (from
+  ``after_load_checkpoint``) and in the uninterrupted run, so that what
+  happens between the end of an epoch and the next one (the validation
+  loop, other hooks) does not change the training stream. All checkpoints
+  of one epoch end (e.g. the latest and the best) hold the same state.
 * **Dataloader workers.** mmengine seeds worker ``w`` of rank ``r`` with
   ``seed + r * num_workers + w`` when each epoch's workers start: the same
   seeds every epoch, so each epoch repeats the previous one's augmentation
@@ -28,11 +29,13 @@ therefore augments differently from the run that wrote it.
   they start (the first epoch of a run, resumed or not), so a resumed run
   cannot repeat their draws: the hook warns.
 
-Scope: exact for ``EpochBasedTrainLoop`` resumed from an epoch checkpoint.
-On resume, mmengine's ``IterBasedTrainLoop`` replays the skipped batches
-through the data pipeline; with ``num_workers=0`` that replay draws from
-the restored main-process state, so iteration-based runs resume exactly only
-with ``num_workers > 0``.
+Scope: exact for ``EpochBasedTrainLoop`` resumed from an epoch checkpoint
+(``tests/test_runner.py`` checks it with 0 and 2 workers and with two
+processes). A checkpoint saved within an epoch (``IterBasedTrainLoop``,
+``CheckpointHook(by_epoch=False)``) holds the state of that moment in a
+single process and none in a distributed run; mmengine's
+``IterBasedTrainLoop`` also replays the skipped batches through the pipeline
+on resume. Iteration-based resume is therefore not guaranteed exact.
 
 Our ``tools/train.py`` adds the hook to every config
 (:func:`add_rng_state_hook`); the demo configs list it in
@@ -47,7 +50,7 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import worker_init_fn as mmengine_worker_init_fn
-from mmengine.dist import all_gather_object, get_rank
+from mmengine.dist import all_gather_object, get_rank, get_world_size
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.registry import HOOKS
@@ -101,8 +104,8 @@ class RNGStateHook(Hook):
     priority = 'VERY_HIGH'
 
     def __init__(self) -> None:
-        # ((epoch, iter), this rank's state, all ranks' states) of the last
-        # checkpoint saved or loaded.
+        # ((epoch, iter) the next epoch starts at, this rank's state, every
+        # rank's state) from the last epoch end or checkpoint loaded.
         self._saved: Optional[Tuple[Tuple[int, int], Dict, List]] = None
 
     def before_train(self, runner) -> None:
@@ -116,13 +119,26 @@ class RNGStateHook(Hook):
                 logger='current',
                 level=logging.WARNING)
 
+    def after_train_epoch(self, runner) -> None:
+        # Before CheckpointHook (priority VERY_HIGH): mmengine saves on rank
+        # 0 only, so every rank's state is gathered here.
+        state = get_rng_state()
+        self._saved = ((runner.epoch + 1, runner.iter), state,
+                       all_gather_object(state))
+
     def before_save_checkpoint(self, runner, checkpoint: Dict) -> None:
         step = (checkpoint['meta']['epoch'], checkpoint['meta']['iter'])
-        if self._saved is None or self._saved[0] != step:
-            # Every rank takes part: mmengine saves on all ranks.
-            state = get_rng_state()
-            self._saved = (step, state, all_gather_object(state))
-        checkpoint[CKPT_KEY] = self._saved[2]
+        if self._saved is not None and self._saved[0] == step:
+            checkpoint[CKPT_KEY] = self._saved[2]
+        elif get_world_size() == 1:
+            checkpoint[CKPT_KEY] = [get_rng_state()]
+        else:
+            print_log(
+                'RNGStateHook: a checkpoint within an epoch of a distributed '
+                'run holds no random state (only epoch checkpoints hold '
+                "every rank's).",
+                logger='current',
+                level=logging.WARNING)
 
     def after_load_checkpoint(self, runner, checkpoint: Dict) -> None:
         states = checkpoint.get(CKPT_KEY)
