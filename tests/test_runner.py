@@ -279,3 +279,20 @@ def test_rng_hook_checkpoint_within_an_epoch():
         SimpleNamespace(train_dataloader=SimpleNamespace(worker_init_fn=None),
                         epoch=0, iter=5))
     assert (random.random(), float(torch.rand(()))) == expected
+
+
+def test_add_rng_state_hook_once():
+    from mmengine.config import Config
+
+    from mmkd_ext.engine import RNGStateHook, add_rng_state_hook
+    cfg = Config(dict(custom_hooks=[dict(type='EMAHook')]))
+    add_rng_state_hook(cfg)
+    add_rng_state_hook(cfg)
+    assert [h['type'] for h in cfg.custom_hooks] == ['EMAHook', 'RNGStateHook']
+    for listed in (dict(type='mmengine.RNGStateHook'), RNGStateHook()):
+        cfg = Config(dict(custom_hooks=[listed]))
+        add_rng_state_hook(cfg)
+        assert len(cfg.custom_hooks) == 1
+    # The demo configs list it (for train scripts other than ours).
+    assert [h['type'] for h in Config.fromfile(DISTILL).custom_hooks
+            ] == ['RNGStateHook']

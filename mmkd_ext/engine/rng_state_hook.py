@@ -43,6 +43,7 @@ Our ``tools/train.py`` adds the hook to every config
 """
 import logging
 import random
+import warnings
 from functools import partial
 from typing import Dict, List, Optional, Tuple
 
@@ -92,7 +93,6 @@ def seed_worker(worker_id: int,
     np.random.seed(worker_seed)
     torch.manual_seed(worker_seed)
     if disable_subprocess_warning and worker_id != 0:
-        import warnings
         warnings.simplefilter('ignore')
 
 
@@ -177,10 +177,17 @@ class RNGStateHook(Hook):
                     'disable_subprocess_warning', False))
 
 
+def _is_rng_state_hook(hook) -> bool:
+    """True for an RNGStateHook or a config of one (any scope prefix)."""
+    htype = hook.get('type') if isinstance(hook, dict) else type(hook)
+    if isinstance(htype, str):
+        return htype.split('.')[-1] == RNGStateHook.__name__
+    return htype is RNGStateHook
+
+
 def add_rng_state_hook(cfg: Config) -> None:
     """Add :class:`RNGStateHook` to ``cfg.custom_hooks`` unless listed."""
     hooks = list(cfg.get('custom_hooks') or [])
-    if not any(h.get('type') in ('RNGStateHook', RNGStateHook)
-               for h in hooks):
+    if not any(_is_rng_state_hook(h) for h in hooks):
         hooks.append(dict(type='RNGStateHook'))
     cfg.custom_hooks = hooks
