@@ -5,7 +5,8 @@ Full-size configs (R101 teachers, 1333x800 inputs) cannot be trained in a
 test, but they can be built with their real architectures and stepped once on
 a small fake batch: that catches wrong module paths, channel counts, loss
 arguments and optimizer settings. Weights are random: nothing is downloaded
-(``init_weights`` is never called and ``teacher_ckpt`` is dropped).
+(``init_weights`` is never called and ``teacher_ckpt`` is dropped, with
+``model.distiller.allow_random_teacher`` set).
 """
 from typing import Callable, Dict, Optional, Sequence
 
@@ -16,6 +17,7 @@ from mmengine.registry import init_default_scope
 from mmrazor.registry import MODELS
 
 import mmkd_ext  # noqa: F401  (compat patches + registration first)
+from mmkd_ext.models.distillers import allow_random_teacher
 
 
 def _num_classes(model: torch.nn.Module) -> int:
@@ -84,7 +86,8 @@ def make_batch(task: str,
 
 def build_algorithm(cfg_path: str,
                     cfg_options: Optional[Dict] = None) -> tuple:
-    """Load ``cfg_path`` and build its model without loading any weights.
+    """Load ``cfg_path`` and build its model without loading any weights
+    (the teacher's are random, explicitly allowed).
 
     Returns:
         tuple: (model, cfg).
@@ -94,6 +97,7 @@ def build_algorithm(cfg_path: str,
         cfg.merge_from_dict(cfg_options)
     if 'teacher_ckpt' in cfg.model:
         cfg.model.teacher_ckpt = None
+    allow_random_teacher(cfg.model)
     init_default_scope(cfg.get('default_scope', 'mmrazor'))
     model = MODELS.build(cfg.model)
     return model, cfg

@@ -300,7 +300,8 @@ def test_roi_distill_rejects_unsupported_setups():
     retina.neck.in_channels = [64, 128, 256, 512]
     student = dict(retina, _scope_='mmdet')
     bad = dict(cfg, architecture=student,
-               distiller=dict(type='CheckedDistiller'))
+               distiller=dict(type='CheckedDistiller',
+                              allow_random_teacher=True))
     with pytest.raises(TypeError, match='RoITeacherDistill.*student.*'
                        'StandardRoIHead.*RetinaNet'):
         MODELS.build(bad)

@@ -166,3 +166,135 @@ def test_student_export_keys_and_config():
 def test_full_smoke_helper_runs():
     log_vars = run_train_step(RETINA_CFG, 'det', (64, 64), 2)
     assert 'loss' in log_vars and log_vars['loss'] == log_vars['loss']
+
+
+# -- no silent random teacher ---------------------------------------------
+
+DEMO_DISTILL = osp.join(
+    ROOT, 'configs', 'demo',
+    'cwd_fpn_retinanet-r18-w32_retinanet-r18-w16_24e_demo-coco.py')
+
+
+def _build_demo(**model_options):
+    from mmengine.registry import init_default_scope
+    from mmrazor.registry import MODELS
+    cfg = Config.fromfile(DEMO_DISTILL)
+    cfg.merge_from_dict({f'model.{k}': v for k, v in model_options.items()})
+    init_default_scope('mmrazor')
+    return MODELS.build(cfg.model)
+
+
+def test_random_teacher_is_refused_at_build():
+    with pytest.raises(ValueError) as err:
+        _build_demo()
+    msg = str(err.value)
+    assert 'model.teacher_ckpt is not set' in msg
+    assert 'model.distiller.allow_random_teacher=True' in msg
+
+
+def test_teacher_with_weights_or_explicit_opt_in_builds(tmp_path):
+    from mmdet.registry import MODELS as DET_MODELS
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmdet')
+    teacher = DET_MODELS.build(Config.fromfile(DEMO_DISTILL).model.teacher)
+    ckpt = str(tmp_path / 'teacher.pth')
+    torch.save(dict(state_dict=teacher.state_dict()), ckpt)
+    model = _build_demo(teacher_ckpt=ckpt)
+    for k, v in teacher.state_dict().items():
+        assert torch.equal(model.teacher.state_dict()[k], v), k
+    # Weights loaded later by init_weights, from the teacher's init_cfg.
+    _build_demo(**{
+        'teacher.init_cfg': dict(type='Pretrained', checkpoint=ckpt)
+    })
+    # Trained along with the student: random weights are its start.
+    _build_demo(teacher_trainable=True)
+    _build_demo(**{'distiller.allow_random_teacher': True})
+
+
+def test_allow_random_teacher_only_for_checked_distillers():
+    from mmkd_ext.models.distillers import allow_random_teacher
+    model_cfg = Config.fromfile(DEMO_DISTILL).model
+    allow_random_teacher(model_cfg)
+    assert model_cfg.distiller.allow_random_teacher is True
+    plain = dict(distiller=dict(type='ConfigurableDistiller'))
+    allow_random_teacher(plain)
+    assert 'allow_random_teacher' not in plain['distiller']
+
+
+def test_runner_refuses_random_teacher(demo_root, tmp_path):
+    """The path of mmrazor's and mim's train scripts: Runner.from_cfg."""
+    from mmengine.runner import Runner
+
+    from .conftest import demo_cfg
+    cfg = demo_cfg(DEMO_DISTILL, demo_root, str(tmp_path))
+    with pytest.raises(ValueError, match='model.teacher_ckpt is not set'):
+        Runner.from_cfg(cfg)
+
+
+# -- checkpoint files are checked before anything is built ---------------
+
+
+def _damaged_copies(src: str, out_dir) -> dict:
+    """A truncated copy (first half) and a corrupted one (bytes flipped in
+    the middle) of the checkpoint ``src``."""
+    with open(src, 'rb') as f:
+        data = f.read()
+    mid = len(data) // 2
+    truncated = out_dir / 'truncated.pth'
+    truncated.write_bytes(data[:mid])
+    corrupted = out_dir / 'corrupted.pth'
+    corrupted.write_bytes(data[:mid] +
+                          bytes(b ^ 0xFF for b in data[mid:mid + 64]) +
+                          data[mid + 64:])
+    return dict(truncated=str(truncated), corrupted=str(corrupted))
+
+
+@pytest.fixture
+def checkpoints(tmp_path):
+    state = dict(state_dict={'w': torch.arange(4096.)}, meta={})
+    good = str(tmp_path / 'good.pth')
+    torch.save(state, good)
+    legacy = str(tmp_path / 'legacy.pth')
+    torch.save(state, legacy, _use_new_zipfile_serialization=False)
+    legacy_dir = tmp_path / 'legacy'
+    legacy_dir.mkdir()
+    return dict(good=good, legacy=legacy,
+                legacy_truncated=_damaged_copies(legacy,
+                                                 legacy_dir)['truncated'],
+                **_damaged_copies(good, tmp_path))
+
+
+def test_check_checkpoint_file(checkpoints, tmp_path):
+    from mmkd_ext.utils import check_checkpoint_file
+    check_checkpoint_file(checkpoints['good'], 'load_from')
+    check_checkpoint_file(checkpoints['legacy'], 'load_from')
+    for name in ('truncated', 'corrupted', 'legacy_truncated'):
+        with pytest.raises(ValueError) as err:
+            check_checkpoint_file(checkpoints[name], 'model.teacher_ckpt')
+        msg = str(err.value)
+        assert msg.startswith('model.teacher_ckpt: checkpoint')
+        assert checkpoints[name] in msg and 'truncated' in msg
+    with pytest.raises(FileNotFoundError, match='load_from: .*nope.pth'):
+        check_checkpoint_file(str(tmp_path / 'nope.pth'), 'load_from')
+    check_checkpoint_file('https://example.org/x.pth', 'load_from')
+
+
+def test_preflight_checks_checkpoints(checkpoints, tmp_path):
+    cfg = Config.fromfile(RETINA_CFG)
+    cfg.model.teacher_ckpt = checkpoints['truncated']
+    with pytest.raises(ValueError, match='^model.teacher_ckpt: .*truncated'):
+        preflight_check(cfg, loaders=())
+    cfg.model.teacher_ckpt = checkpoints['good']
+    cfg.load_from = checkpoints['corrupted']
+    with pytest.raises(ValueError, match='^load_from: .*corrupted.pth'):
+        preflight_check(cfg, loaders=())
+    with pytest.raises(ValueError, match='^--resume: .*corrupted.pth'):
+        preflight_check(cfg, loaders=(), load_from_key='--resume')
+    # --resume without a path: the latest checkpoint of the work dir.
+    cfg.load_from = None
+    cfg.resume = True
+    cfg.work_dir = str(tmp_path)
+    preflight_check(cfg, loaders=())  # nothing to resume yet
+    (tmp_path / 'last_checkpoint').write_text(checkpoints['truncated'])
+    with pytest.raises(ValueError, match='^resume .*truncated.pth'):
+        preflight_check(cfg, loaders=())

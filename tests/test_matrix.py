@@ -396,3 +396,15 @@ def test_runner_data_preprocessor_builds(rel):
         return
     with DefaultScope.overwrite_default_scope(model.get('_scope_')):
         MODELS.build(top.to_dict())
+
+
+@pytest.mark.parametrize('rel', _all_configs())
+def test_distillation_configs_refuse_a_random_teacher(rel):
+    """Every distillation config's distiller checks the teacher's weights
+    at build (a CheckedDistiller): none trains silently from a random
+    teacher when model.teacher_ckpt is unset."""
+    from mmkd_ext.models.distillers import CheckedDistiller
+    model = Config.fromfile(osp.join(ROOT, rel)).model
+    if 'distiller' not in model:
+        return
+    assert issubclass(MODELS.get(model.distiller.type), CheckedDistiller)

@@ -81,6 +81,64 @@ def test_test_tool_distill_checkpoint_equals_exported(demo_root, tmp_path):
             assert torch.equal(ia[key], ib[key]), key
 
 
+def _latest_log(work_dir) -> str:
+    logs = glob.glob(osp.join(work_dir, '*', '*.log'))
+    assert len(logs) == 1, logs
+    with open(logs[0]) as f:
+        return f.read()
+
+
+def test_test_tool_summary_and_strict_on_empty_results(demo_root, tmp_path):
+    def no_boxes(cfg):
+        # Sigmoid scores never exceed 1: every box is filtered out.
+        cfg.model.architecture.test_cfg.score_thr = 1.1
+
+    run = make_distill_checkpoint(demo_root, str(tmp_path), 'empty',
+                                  no_boxes)
+    run_tool('test.py', run['cfg'], run['ckpt'], '--work-dir', tmp_path / 'a')
+    assert 'test summary: WARNING: no metrics' in _latest_log(tmp_path / 'a')
+    with pytest.raises(SystemExit) as exit_info:
+        run_tool('test.py', run['cfg'], run['ckpt'], '--work-dir',
+                 tmp_path / 'b', '--strict')
+    assert exit_info.value.code == 1
+    # With predictions: the metrics in the summary line, exit status 0.
+    run = make_distill_checkpoint(demo_root, str(tmp_path), 'boxes')
+    run_tool('test.py', run['cfg'], run['ckpt'], '--work-dir', tmp_path / 'c',
+             '--strict')
+    assert 'test summary: coco/bbox_mAP: ' in _latest_log(tmp_path / 'c')
+
+
+def test_tools_name_a_truncated_checkpoint(demo_root, tmp_path):
+    run = make_distill_checkpoint(demo_root, str(tmp_path))
+    with open(run['ckpt'], 'rb') as f:
+        data = f.read()
+    bad = tmp_path / 'bad.pth'
+    bad.write_bytes(data[:len(data) // 2])
+    for tool in ('test.py', 'convert_student.py'):
+        extra = [tmp_path / 'out.pth'] if tool == 'convert_student.py' else [
+            '--work-dir', tmp_path / 'wd'
+        ]
+        with pytest.raises(ValueError) as err:
+            run_tool(tool, run['cfg'], bad, *extra)
+        assert str(err.value).startswith(f'CHECKPOINT: checkpoint "{bad}"')
+    # Nothing was built or written.
+    assert not osp.exists(tmp_path / 'wd')
+    assert not osp.exists(tmp_path / 'out.pth')
+
+
+def test_convert_student_cfg_options(demo_root, tmp_path):
+    run = make_distill_checkpoint(demo_root, str(tmp_path))
+    out = str(tmp_path / 'student.pth')
+    root = '/data/coco/'
+    run_tool('convert_student.py', run['cfg'], run['ckpt'], out,
+             '--cfg-options', f'test_dataloader.dataset.data_root={root}',
+             'test_evaluator.ann_file=/data/coco/val.json')
+    student = Config.fromfile(tmp_path / 'student.py')
+    assert student.test_dataloader.dataset.data_root == root
+    assert student.test_evaluator.ann_file == '/data/coco/val.json'
+    assert student.model.type == 'RetinaNet'
+
+
 # -- vis_features -------------------------------------------------------
 
 

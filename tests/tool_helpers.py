@@ -8,6 +8,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
+from mmkd_ext.models.distillers import allow_random_teacher
+
 from .conftest import ROOT, demo_cfg
 
 DISTILL = osp.join(
@@ -50,6 +52,7 @@ def make_distill_checkpoint(demo_root: str,
     cfg.dump(cfg_path)
     init_default_scope('mmrazor')
     torch.manual_seed(seed)
+    allow_random_teacher(cfg.model)  # random weights, saved below
     algorithm = MODELS.build(cfg.model)
     randomize_bn(algorithm, seed)
     ckpt = osp.join(out_dir, f'{name}.pth')

@@ -8,6 +8,11 @@ Same arguments as the mmdet / mmseg / mmpretrain / mmrazor train scripts::
 
 ``tools/dist_train.sh CONFIG GPUS`` runs it under torchrun (also on CPU
 machines, with gloo); ``tools/slurm_train.sh`` under Slurm.
+
+Before anything is built, the paths and checkpoints the config names are
+checked (``mmkd_ext.engine.preflight_check``), and
+``mmkd_ext.engine.RNGStateHook`` is added to ``custom_hooks`` so that a
+resumed run continues exactly as the uninterrupted one would.
 """
 import argparse
 import os
@@ -20,7 +25,11 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmkd_ext  # noqa: E402,F401  (compat patches before mmrazor)
-from mmkd_ext.engine import preflight_check, setup_distributed  # noqa: E402
+from mmkd_ext.engine import (  # noqa: E402
+    add_rng_state_hook,
+    preflight_check,
+    setup_distributed,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -88,18 +97,17 @@ def build_cfg(args: argparse.Namespace) -> Config:
         cfg.resume = True
         cfg.load_from = None
     elif args.resume is not None:
-        if not osp.isfile(args.resume):
-            raise FileNotFoundError(
-                f'--resume: checkpoint "{args.resume}" does not exist')
         cfg.resume = True
         cfg.load_from = args.resume
+    add_rng_state_hook(cfg)
     return cfg
 
 
 def main() -> None:
     args = parse_args()
     cfg = build_cfg(args)
-    preflight_check(cfg)
+    resume_path = args.resume not in (None, 'auto')
+    preflight_check(cfg, load_from_key='--resume' if resume_path else None)
     setup_distributed(cfg, args.launcher)
     if 'runner_type' in cfg:
         from mmengine.registry import RUNNERS

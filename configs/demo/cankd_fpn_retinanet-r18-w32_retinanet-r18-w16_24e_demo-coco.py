@@ -4,7 +4,10 @@
 # configs do. mu = 5 per level (the authors' loss_weight=10 on a halved MSE).
 _base_ = ['./_base_/demo_coco.py', './_base_/retinanet_r18-tiny.py']
 
-teacher_ckpt = None  # set by tools/demo.py to the trained demo teacher
+# Required: tools/demo.py passes the demo teacher it trained; with
+# tools/train.py, --cfg-options model.teacher_ckpt=PATH (without it the build
+# stops: CheckedDistiller refuses a random teacher).
+teacher_ckpt = None
 
 model = dict(
     _scope_='mmrazor',

@@ -6,6 +6,7 @@ A checkpoint written while training an mmrazor distillation algorithm holds
 learnable parts of the losses and connectors).
 """
 import os.path as osp
+import zipfile
 from collections import OrderedDict
 from typing import Dict, Tuple
 
@@ -13,6 +14,51 @@ import torch
 from torch import nn
 
 STUDENT_PREFIX = 'architecture.'
+
+
+def is_remote(path: str) -> bool:
+    """Whether ``path`` is a URI (``scheme://...``) rather than a file."""
+    return '://' in path
+
+
+def check_checkpoint_file(path: str, key: str) -> None:
+    """Check that ``path`` is a complete, readable checkpoint.
+
+    A checkpoint in torch's zip format (``torch.save`` since torch 1.6) is
+    read once without unpickling: its central directory must be found (a
+    truncated file fails here) and every record must match its CRC-32 (a
+    corrupted one fails here). A file in the older pickle format is loaded
+    in full. Remote paths (``scheme://``) are not checked.
+
+    Args:
+        path (str): The checkpoint file.
+        key (str): The config key or command-line argument that names it,
+            for the error message.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+        ValueError: If it cannot be read as a checkpoint, naming ``key``,
+            ``path`` and the reader's error.
+    """
+    if is_remote(path):
+        return
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{key}: checkpoint "{path}" does not exist.')
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                bad = archive.testzip()
+            if bad is not None:
+                raise zipfile.BadZipFile(f'record "{bad}" fails its CRC '
+                                         'check')
+        else:
+            torch.load(path, map_location='cpu', weights_only=False)
+    except Exception as err:
+        raise ValueError(
+            f'{key}: checkpoint "{path}" ({osp.getsize(path)} bytes) is not '
+            'a readable checkpoint: the file is truncated (e.g. an '
+            'interrupted download or save) or corrupted. Reader error: '
+            f'{type(err).__name__}: {err}') from err
 
 
 def load_checkpoint_file(checkpoint: str) -> Dict:

@@ -41,6 +41,7 @@ from mmengine.registry import init_default_scope
 from mmrazor.registry import MODELS
 from torch import Tensor, nn
 
+from mmkd_ext.models.distillers import allow_random_teacher
 from mmkd_ext.utils import (
     check_state_dict,
     is_distill_config,
@@ -230,7 +231,8 @@ class FeatureVis:
         self.scale = scale
         init_default_scope(cfg.get('default_scope') or 'mmrazor')
         model_cfg = copy.deepcopy(cfg.model)
-        model_cfg.teacher_ckpt = None
+        model_cfg.teacher_ckpt = None  # the checkpoint holds the teacher
+        allow_random_teacher(model_cfg)
         algorithm = MODELS.build(model_cfg)
         ckpt = load_checkpoint_file(checkpoint)
         state = ckpt.get('state_dict', ckpt)

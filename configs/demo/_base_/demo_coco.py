@@ -100,3 +100,6 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=8, max_keep_ckpts=1))
 env_cfg = dict(cudnn_benchmark=False)
 randomness = dict(seed=0, deterministic=False)
+# Checkpoints carry the random state of augmentation; workers are seeded per
+# epoch: a resumed run equals the uninterrupted one (mmkd_ext.engine).
+custom_hooks = [dict(type='RNGStateHook')]

@@ -1,3 +1,3 @@
-from .checked_distiller import CheckedDistiller
+from .checked_distiller import CheckedDistiller, allow_random_teacher
 
-__all__ = ['CheckedDistiller']
+__all__ = ['CheckedDistiller', 'allow_random_teacher']

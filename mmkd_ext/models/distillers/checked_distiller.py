@@ -21,7 +21,7 @@ def _describe(value) -> str:
 
 @MODELS.register_module()
 class CheckedDistiller(ConfigurableDistiller):
-    """mmrazor's ``ConfigurableDistiller`` with three safety checks.
+    """mmrazor's ``ConfigurableDistiller`` with four safety checks.
 
     Same arguments and behaviour as
     :class:`mmrazor.models.ConfigurableDistiller`, plus:
@@ -40,18 +40,36 @@ class CheckedDistiller(ConfigurableDistiller):
        its inputs, and a non-finite loss value raises ``FloatingPointError``
        naming the loss key before anything is back-propagated, so no
        parameter or optimizer state is corrupted (``check_finite``).
+    4. A frozen teacher must have weights when the algorithm is built:
+       mmrazor's distillation algorithms silently keep a randomly
+       initialised teacher when ``model.teacher_ckpt`` is unset, and a
+       student distilled from it learns noise. The teacher counts as
+       having weights when a checkpoint was loaded into it
+       (``teacher_ckpt``, or a ``cfg_path`` teacher with
+       ``pretrained=True``: both set mmengine's ``_is_init``) or its
+       top-level ``init_cfg`` is ``Pretrained`` (loaded by
+       ``init_weights``). Otherwise a ``ValueError`` names
+       ``model.teacher_ckpt``. A teacher trained along
+       (``teacher_trainable=True``) is exempt. Set
+       ``allow_random_teacher=True`` (:func:`allow_random_teacher`) when
+       the teacher's weights come later, from a checkpoint of the whole
+       algorithm (``tools/test.py``, ``--resume``), or random weights are
+       intended (tests, benchmarks).
 
     Args:
         allow_log_only_keys (bool): Allow ``distill_losses`` keys without
             ``loss``. Defaults to False.
         check_finite (bool): Check every distillation loss for NaN/Inf at
             each step (one host sync per loss). Defaults to True.
+        allow_random_teacher (bool): Accept a frozen teacher without
+            weights. Defaults to False.
         **kwargs: The arguments of ``ConfigurableDistiller``.
     """
 
     def __init__(self,
                  allow_log_only_keys: bool = False,
                  check_finite: bool = True,
+                 allow_random_teacher: bool = False,
                  **kwargs) -> None:
         losses: Optional[Dict] = kwargs.get('distill_losses')
         if losses and not allow_log_only_keys:
@@ -64,6 +82,7 @@ class CheckedDistiller(ConfigurableDistiller):
                     'distiller.allow_log_only_keys=True.')
         super().__init__(**kwargs)
         self.check_finite = check_finite
+        self.allow_random_teacher = allow_random_teacher
 
     @staticmethod
     def _check_sources(manager, model: nn.Module, which: str) -> None:
@@ -88,9 +107,35 @@ class CheckedDistiller(ConfigurableDistiller):
         super().prepare_from_student(model)
 
     def prepare_from_teacher(self, model: nn.Module) -> None:
-        """Check and initialise the teacher recorders."""
+        """Check the teacher's weights, check and initialise the teacher
+        recorders."""
+        if not self.allow_random_teacher:
+            self._check_teacher_weights(model)
         self._check_sources(self.teacher_recorders, model, 'teacher')
         super().prepare_from_teacher(model)
+
+    @staticmethod
+    def _check_teacher_weights(teacher: nn.Module) -> None:
+        """Check 4 of the class docstring. mmrazor's algorithms load
+        ``teacher_ckpt`` and freeze the teacher before this is called."""
+        if getattr(teacher, '_is_init', False) or any(
+                p.requires_grad for p in teacher.parameters()):
+            return
+        init_cfgs = getattr(teacher, 'init_cfg', None) or []
+        if isinstance(init_cfgs, dict):
+            init_cfgs = [init_cfgs]
+        if any(c.get('type') == 'Pretrained' for c in init_cfgs):
+            return
+        raise ValueError(
+            'model.teacher_ckpt is not set: no teacher checkpoint is '
+            f'loaded, so the frozen teacher ({type(teacher).__name__}) '
+            'would keep its random initial weights and the student would '
+            'be distilled from noise. Pass '
+            'the trained teacher, e.g. --cfg-options '
+            'model.teacher_ckpt=/path/to/teacher.pth, or set '
+            'model.distiller.allow_random_teacher=True if random teacher '
+            'weights are intended (tests, benchmarks) or the weights come '
+            'from a checkpoint of the whole algorithm.')
 
     def compute_distill_losses(self) -> LossResults:
         """Compute the distillation losses, with the guards described above.
@@ -141,3 +186,26 @@ class CheckedDistiller(ConfigurableDistiller):
                     'before the backward pass so the weights and optimizer '
                     'state stay as they were. Lower the loss weight or the '
                     'learning rate, or check the recorded features.')
+
+
+def allow_random_teacher(model_cfg: Dict) -> None:
+    """Set ``distiller.allow_random_teacher=True`` in a distillation model
+    config whose distiller is a :class:`CheckedDistiller`.
+
+    For callers that build the algorithm without ``teacher_ckpt`` on purpose:
+    the teacher's weights come from a checkpoint of the whole algorithm
+    loaded after building (``tools/test.py``, the feature visualiser), or
+    random weights are intended (tests, benchmarks). Other distillers do not
+    check the teacher and are left unchanged.
+
+    Args:
+        model_cfg (dict): ``cfg.model`` of a distillation config; changed in
+            place.
+    """
+    distiller = model_cfg.get('distiller')
+    if not distiller:
+        return
+    dtype = distiller.get('type')
+    cls = MODELS.get(dtype) if isinstance(dtype, str) else dtype
+    if isinstance(cls, type) and issubclass(cls, CheckedDistiller):
+        distiller['allow_random_teacher'] = True
