@@ -19,6 +19,7 @@ from mmpretrain.structures import DataSample
 from mmrazor.registry import MODELS
 from mmseg.structures import SegDataSample
 
+from mmkd_ext.analysis import build_algorithm, make_batch, run_train_step
 from mmkd_ext.models.connectors import (
     LetKDLayer,
     NormalizedConv2d,
@@ -44,7 +45,6 @@ from mmkd_ext.utils.letkd_targets import (
     score_table,
 )
 
-from .smoke import build_algorithm, make_batch, run_train_step
 from .tool_helpers import train_with_tool
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))

@@ -1,0 +1,77 @@
+# Copyright (c) mmkd_ext contributors. All rights reserved.
+"""tools/analyze_distill.py and :mod:`mmkd_ext.analysis.doctor`."""
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+from mmkd_ext.analysis import analyze_distill, format_report
+
+from .conftest import ROOT
+
+# CanKD on layer4 of the classification grid's tiny ResNets: a feature loss
+# whose size at initialisation is that of the CE (see the ratios printed).
+CFG = osp.join(ROOT, 'configs', 'benchmark', 'cls',
+               'cankd_resnet34-w16_resnet18-w16_demo-cls.py')
+WEIGHT = 'model.distiller.distill_losses.loss_cankd.loss_weight'
+
+
+@pytest.fixture(scope='module')
+def report():
+    return analyze_distill(CFG, input_size=(32, 32))
+
+
+def test_correct_config_no_warning(report):
+    assert report.task == 'cls'
+    assert report.warnings == [], format_report(report)
+    (term, ) = report.terms
+    assert term.name == 'loss_cankd'
+    assert term.value > 0 and term.grad_norm > 0
+    assert report.task_grad_norm > 0
+    # Both sides recorded from layer4: (2, 128, 4, 4) on 32 x 32 inputs.
+    assert any('student recorder "feat" (backbone.layer4) '
+               'Tensor(2, 128, 4, 4)' in line for line in term.inputs)
+    assert any('teacher recorder "feat"' in line for line in term.inputs)
+    text = format_report(report)
+    assert 'RANDOM' in text and 'random weights' in text
+    assert 'norm layers in train mode during the forward: 0/' in text
+    assert 'unchanged by the optimizer step: yes' in text
+    assert 'no warnings' in text
+
+
+def test_scaled_weight_warns(report):
+    """The same config with its loss weight x 1000: both the value and the
+    gradient ratios leave [1/100, 100] (they scale linearly with it)."""
+    base = report.terms[0]
+    scaled = analyze_distill(
+        CFG, {WEIGHT: 5.0 * 1000}, input_size=(32, 32))
+    term = scaled.terms[0]
+    assert term.value == pytest.approx(base.value * 1000, rel=1e-4)
+    assert [w.split(':')[0] for w in scaled.warnings] == ['loss_cankd'] * 2
+    assert 'gradient norm' in scaled.warnings[0]
+
+
+def test_teacher_in_train_mode_warns():
+    bad = analyze_distill(
+        CFG, {'model.teacher_norm_eval': False}, input_size=(32, 32))
+    assert any('train mode' in w for w in bad.warnings)
+    assert any('changed by one training step' in w for w in bad.warnings)
+
+
+def _tool(*args):
+    return subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'analyze_distill.py'), CFG,
+         '--input-size', '32', '32', *args],
+        capture_output=True, text=True, cwd=ROOT, timeout=600)
+
+
+def test_tool_strict_exit_code():
+    ok = _tool('--strict')
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert 'loss_cankd' in ok.stdout and 'no warnings' in ok.stdout
+    bad = _tool('--strict', '--cfg-options', f'{WEIGHT}=5000')
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert 'WARNING: loss_cankd' in bad.stdout
+    # Without --strict the same warnings do not fail.
+    assert _tool('--cfg-options', f'{WEIGHT}=5000').returncode == 0
