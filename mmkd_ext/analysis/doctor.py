@@ -15,12 +15,14 @@ trainable parameters, weights unchanged by the optimizer step). A term 100x
 ``tools/analyze_distill.py`` prints :func:`format_report`.
 """
 import copy
+import logging
 import math
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 from torch import nn
@@ -204,11 +206,18 @@ def analyze_distill(cfg_path: str,
         why = ('model.teacher_ckpt is not set' if not ckpt else
                f'model.teacher_ckpt "{ckpt}" does not exist')
         teacher_weights = f'RANDOM ({why})'
-        notes.append('the teacher has random weights: distillation numbers '
-                     'below describe the wiring, not a trained teacher')
+        notes.append('the teacher has random weights: the distillation '
+                     'numbers above describe the wiring, not a trained '
+                     'teacher')
     else:
         teacher_weights = f'checkpoint {ckpt}'
-    model.init_weights()
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # init_weights logs every parameter
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
     notes.append('student initialised by init_weights() with Pretrained '
                  'init_cfg dropped (nothing is downloaded)')
     task = infer_task(model)
@@ -256,7 +265,7 @@ def analyze_distill(cfg_path: str,
         if 'loss' in k and not k.startswith(('distill.', 'teacher'))
     ]
     task_value = sum(_total(losses[k]) for k in task_keys)
-    task_value_f = float(task_value) if task_keys else 0.0
+    task_value_f = float(task_value.detach()) if task_keys else 0.0
     task_grad = _grad_norm(task_value, params) if task_keys else 0.0
     terms = []
     for key, value in losses.items():
@@ -269,7 +278,8 @@ def analyze_distill(cfg_path: str,
             inputs = _describe_sources(distiller, mappings,
                                        captured.get(name, {}))
         terms.append(
-            LossTerm(name, float(total), _grad_norm(total, params), inputs))
+            LossTerm(name, float(total.detach()), _grad_norm(total, params),
+                     inputs))
     recorders = _recorder_lines(distiller)
 
     teacher_state = []

@@ -17,6 +17,8 @@ TASKS = ('det', 'seg', 'cls')
 TEACHER_SEED = 0
 #: Factor from a metric as mmengine logs it to the table's unit.
 METRIC_SCALE = {'coco/bbox_mAP': 100}
+#: Written last by a training run: its presence marks the run finished.
+METRICS_FILE = 'metrics.json'
 STUDENT = 'student'
 TEACHER = 'teacher'
 
@@ -87,6 +89,15 @@ GRID: Dict[str, List[Family]] = dict(
             methods=_methods(
                 'det/{}_retinanet-r18-w32_retinanet-r18-w16_demo-coco.py',
                 ('cwd', 'cankd', 'cankd-dagger', 'tat', 'letkd-1')),
+            metric='coco/bbox_mAP'),
+        Family(
+            task='det',
+            name='faster-rcnn',
+            teacher='det/teacher_faster-rcnn-r18-w32_demo-coco.py',
+            student='det/student_faster-rcnn-r18-w16_demo-coco.py',
+            methods=_methods(
+                'det/{}_faster-rcnn-r18-w32_faster-rcnn-r18-w16_demo-coco.py',
+                ('kd', 'dkd', 'dkd-zscore', 'wttm')),
             metric='coco/bbox_mAP')
     ],
 )

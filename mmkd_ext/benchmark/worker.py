@@ -25,7 +25,7 @@ from typing import Dict
 import torch
 from mmengine.config import Config
 
-METRICS_FILE = 'metrics.json'
+from .grid import METRICS_FILE
 
 
 def _atomic_json(obj: Dict, path: str) -> None:

@@ -8,7 +8,7 @@
 _base_ = [
     '../../cankd/cankd-dagger_fpn_retinanet-r101_retinanet-r50_2xb2-2x_coco.py',
     '../../demo/_base_/retinanet_r18-tiny.py',
-    './_base_/retinanet-tiny_demo-coco.py'
+    './_base_/demo-coco.py'
 ]
 
 teacher_ckpt = 'work_dirs/benchmark/det/retinanet/teacher/teacher.pth'

@@ -3,7 +3,7 @@
 _base_ = [
     '../../cankd/cankd_fpn_retinanet-r101_retinanet-r50_2xb2-2x_coco.py',
     '../../demo/_base_/retinanet_r18-tiny.py',
-    './_base_/retinanet-tiny_demo-coco.py'
+    './_base_/demo-coco.py'
 ]
 
 model = dict(

@@ -4,7 +4,7 @@
 _base_ = [
     'mmrazor::distill/mmdet/cwd/cwd_fpn_retina_r101_retina_r50_1x_coco.py',
     '../../demo/_base_/retinanet_r18-tiny.py',
-    './_base_/retinanet-tiny_demo-coco.py'
+    './_base_/demo-coco.py'
 ]
 
 model = dict(

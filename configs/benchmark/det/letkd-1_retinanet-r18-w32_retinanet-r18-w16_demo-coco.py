@@ -6,7 +6,7 @@
 _base_ = [
     '../../letkd/letkd-1_fpn_retinanet-r101_retinanet-r50_8xb2-2x_coco.py',
     '../../demo/_base_/retinanet_r18-tiny.py',
-    './_base_/retinanet-tiny_demo-coco.py'
+    './_base_/demo-coco.py'
 ]
 
 letkd_targets = dict(fpn=dict(channels=64, num_templates=256))

@@ -4,7 +4,7 @@
 _base_ = [
     'mmdet::retinanet/retinanet_r50_fpn_2x_coco.py',
     '../../demo/_base_/retinanet_r18-tiny.py',
-    './_base_/retinanet-tiny_demo-coco.py'
+    './_base_/demo-coco.py'
 ]
 
 model = dict(_delete_=True, **_base_.student_model)

@@ -8,7 +8,7 @@
 _base_ = [
     '../../tat/tat_fpn_retinanet-r101_retinanet-r50_8xb2-2x_coco.py',
     '../../demo/_base_/retinanet_r18-tiny.py',
-    './_base_/retinanet-tiny_demo-coco.py'
+    './_base_/demo-coco.py'
 ]
 
 _real = _base_.model.distiller

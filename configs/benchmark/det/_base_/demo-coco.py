@@ -1,10 +1,11 @@
-# Shared part (not a config of its own) of the RetinaNet family of the
-# detection grid of the method benchmark (tools/benchmark_methods.py). Each
-# method config inherits the real full-size RetinaNet R101 -> R50 method
-# config, the demo's tiny RetinaNets (configs/demo/_base_/retinanet_r18-
-# tiny.py: teacher_model ResNet-18 layout width 32, student_model width 16,
-# FPN P3-P7 with 64 channels instead of 256) AND this file, and takes from
-# here (variables prefixed bench_, so that the bases share no key):
+# Shared part (not a config of its own) of the detection grid of the method
+# benchmark (tools/benchmark_methods.py): data and schedule of both families.
+# Each method config inherits the real full-size method config, its family's
+# tiny models (RetinaNet: the demo's configs/demo/_base_/retinanet_r18-
+# tiny.py, teacher_model ResNet-18 layout width 32, student_model width 16,
+# FPN P3-P7 with 64 channels instead of 256; Faster R-CNN:
+# ./faster-rcnn-tiny.py) AND this file, and takes from here (variables
+# prefixed bench_, so that the bases share no key):
 # * the data: the demo set (mmkd_ext.datasets.make_demo_coco, 128 x 128
 #   photo crops with composited shapes, 3 classes), written by the
 #   benchmark tool under its work dir;
