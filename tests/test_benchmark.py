@@ -67,6 +67,9 @@ def test_plan_order_and_letkd_targets(tmp_path):
     assert all(r.options['model.teacher_ckpt'].startswith(teacher)
                for r in runs if r.method not in (TEACHER, STUDENT))
     assert 'model.teacher_ckpt' not in runs[2].options  # student alone
+    # A method runs only after its teacher (and its letKD targets).
+    assert runs[2].needs == [] and runs[3].needs == [runs[0]]
+    assert runs[4].needs == [runs[0], runs[1]]
 
 
 def _result(method, seed, value, family='resnet'):
@@ -102,48 +105,71 @@ def test_progress_eta(tmp_path):
     assert progress.eta() == pytest.approx(3 * 10.0)
 
 
-def _tool(work_dir, *extra):
+def _tool(work_dir, task, method):
     return subprocess.run(
         [sys.executable, osp.join(ROOT, 'tools', 'benchmark_methods.py'),
-         '--task', 'cls', '--methods', 'kd', '--seeds', '2', '--epochs', '1',
-         '--num-train', '12', '--num-val', '6', '--work-dir', work_dir,
-         *extra],
-        capture_output=True, text=True, cwd=ROOT, timeout=900)
+         '--task', task, '--methods', method, '--seeds', '2', '--epochs', '1',
+         '--num-train', '12', '--num-val', '6', '--work-dir', work_dir],
+        capture_output=True, text=True, cwd=ROOT, timeout=1200)
 
 
+# One method per task; the det one is in the RetinaNet family only.
 @pytest.mark.slow
-def test_tool_end_to_end_and_resume(tmp_path):
-    """Teacher, student alone and KD, 2 seeds, 1 epoch on 12 crops: JSON,
-    table and chart written; a rerun skips every finished run; a
-    half-finished run (no metrics file) runs again."""
+@pytest.mark.parametrize('task,family,method,top',
+                         [('cls', 'resnet', 'kd', 100),
+                          ('seg', 'pspnet', 'cwd', 100),
+                          ('det', 'retinanet', 'cwd', 1)])
+def test_tool_end_to_end_and_resume(task, family, method, top, tmp_path):
+    """Teacher, student alone and one method, 2 seeds, 1 epoch on 12
+    images: JSON, table and chart written; a rerun skips every finished run;
+    a half-finished run (no metrics file) runs again, with the same result
+    (same seed, deterministic)."""
     work = str(tmp_path / 'bench')
-    out = _tool(work)
+    out = _tool(work, task, method)
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-4000:]
     assert '[5/5]' in log and 'ETA' in log
     with open(osp.join(work, 'results.json')) as f:
         results = json.load(f)
-    runs = {(r['method'], r['seed']): r for r in results['runs']}
-    assert set(runs) == {(TEACHER, 0), (STUDENT, 0), (STUDENT, 1),
-                         ('kd', 0), ('kd', 1)}
-    assert all(0 <= r['value'] <= 100 for r in runs.values())
+    runs = {(r['family'], r['method'], r['seed']): r
+            for r in results['runs']}
+    assert set(runs) == {(family, TEACHER, 0), (family, STUDENT, 0),
+                         (family, STUDENT, 1), (family, method, 0),
+                         (family, method, 1)}
+    assert all(0 <= r['value'] <= top for r in runs.values())
     with open(osp.join(work, 'results.md')) as f:
         table = f.read()
-    assert '| kd | 2 |' in table and "Welch" in table
-    with open(osp.join(work, 'cls.png'), 'rb') as f:
+    assert f'| {method} | 2 |' in table and 'Welch' in table
+    with open(osp.join(work, f'{task}.png'), 'rb') as f:
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
-    # The same seed gives the same student-alone result.
-    student_log = osp.join(work, 'cls', 'resnet', STUDENT, 'seed0')
-    rerun = _tool(work)
+    rerun = _tool(work, task, method)
     assert rerun.returncode == 0
     assert '5 of 5 runs already finished' in rerun.stdout
-    os.remove(osp.join(student_log, 'metrics.json'))
-    rerun = _tool(work)
+    student = osp.join(work, task, family, STUDENT, 'seed0')
+    os.remove(osp.join(student, 'metrics.json'))
+    rerun = _tool(work, task, method)
     assert '4 of 5 runs already finished' in rerun.stdout
-    with open(osp.join(student_log, 'metrics.json')) as f:
-        assert json.load(f)['value'] == runs[(STUDENT, 0)]['value']
+    with open(osp.join(student, 'metrics.json')) as f:
+        assert json.load(f)['value'] == runs[(family, STUDENT, 0)]['value']
 
 
 def test_families_rejects_unknown_task():
     with pytest.raises(ValueError, match='unknown task'):
         families(['detection'])
+
+
+def test_worker_config_moves_every_teacher_ckpt_use(tmp_path):
+    """CanKD-dagger initialises the student's FPN and head from the teacher
+    checkpoint: the benchmark's teacher replaces it there too."""
+    from mmkd_ext.benchmark.worker import load_config
+    fam = GRID['det'][0]
+    spec = dict(config=fam.config('cankd-dagger'), seed=1,
+                work_dir=str(tmp_path),
+                options={'model.teacher_ckpt': '/bench/teacher.pth'})
+    cfg = load_config(spec)
+    arch = cfg.model.architecture
+    assert cfg.model.teacher_ckpt == '/bench/teacher.pth'
+    assert arch.neck.init_cfg.checkpoint == '/bench/teacher.pth'
+    assert arch.bbox_head.init_cfg.checkpoint == '/bench/teacher.pth'
+    assert cfg.randomness == dict(seed=1, deterministic=True)
+    assert cfg.val_cfg is None and cfg.default_hooks.checkpoint is None

@@ -73,3 +73,23 @@ def test_tool_strict_exit_code():
     bad = _tool('--strict', '--cfg-options', f'{WEIGHT}=5000')
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert 'WARNING: loss_cankd' in bad.stdout
+
+
+def test_pretrained_init_dropped_not_nulled():
+    """A Pretrained init_cfg is removed (the module's default
+    initialisation applies: CanKD-dagger's student head keeps RetinaNet's
+    classifier prior), never downloaded."""
+    from mmkd_ext.analysis.doctor import _strip_pretrained
+    cfg = dict(
+        backbone=dict(pretrained='torchvision://resnet50'),
+        bbox_head=dict(
+            type='RetinaHead',
+            init_cfg=dict(type='Pretrained', checkpoint='t.pth')),
+        neck=dict(init_cfg=dict(type='Xavier')),
+        layers=[dict(init_cfg=dict(type='Pretrained', checkpoint='x'))])
+    _strip_pretrained(cfg)
+    assert cfg == dict(
+        backbone=dict(pretrained=None),
+        bbox_head=dict(type='RetinaHead'),
+        neck=dict(init_cfg=dict(type='Xavier')),
+        layers=[dict()])

@@ -73,10 +73,12 @@ class DistillReport:
 
 
 def _strip_pretrained(node) -> None:
-    """Drop ``Pretrained`` initialisations: nothing may be downloaded."""
+    """Drop ``Pretrained`` initialisations: nothing may be downloaded. The
+    key is removed, so that the module's default initialisation applies
+    (e.g. RetinaNet's classifier prior)."""
     if isinstance(node, dict):
         if (node.get('init_cfg') or {}).get('type') == 'Pretrained':
-            node['init_cfg'] = None
+            del node['init_cfg']
         if isinstance(node.get('pretrained'), str):
             node['pretrained'] = None
         for value in node.values():

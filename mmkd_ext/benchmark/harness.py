@@ -48,6 +48,7 @@ class Run:
     work_dir: str
     kind: str = 'train'  # or 'letkd'
     options: Dict = field(default_factory=dict)
+    needs: List['Run'] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -92,7 +93,8 @@ def plan(work_dir: str,
             ``WORK_DIR/data/<task>``).
         tasks (Sequence[str]): Tasks of :data:`~.grid.TASKS`.
         methods (Sequence[str], optional): Methods to run (default all);
-            the teacher and the student alone always run.
+            the teacher and the student alone run in every family that has
+            one of them.
         seeds (int): Seeds 0 .. seeds-1 of the students.
         holdout (bool): Train on ``train_fit``, test on ``train_holdout``.
         epochs (int, optional): Override every run's ``max_epochs`` (for
@@ -106,6 +108,8 @@ def plan(work_dir: str,
         chosen = list(known) if methods is None else [
             m for m in methods if m in known
         ]
+        if methods is not None and not chosen:
+            continue
         base = osp.join(work_dir, fam.task, fam.name)
         common = data_options(fam.task, osp.join(work_dir, 'data', fam.task),
                               holdout)
@@ -116,21 +120,24 @@ def plan(work_dir: str,
             })
         teacher_dir = osp.join(base, TEACHER)
         teacher_ckpt = osp.join(teacher_dir, TEACHER_WEIGHTS)
-        runs.append(
-            Run(fam, TEACHER, TEACHER_SEED, teacher_dir,
-                options=dict(common)))
+        teacher = Run(fam, TEACHER, TEACHER_SEED, teacher_dir,
+                      options=dict(common))
+        runs.append(teacher)
         distill = dict(common, **{'model.teacher_ckpt': teacher_ckpt})
         distill.update(method_options or {})
-        method_opts = {}
+        method_opts, method_needs = {}, {}
         for method in chosen:
             opts = dict(distill)
+            method_needs[method] = [teacher]
             cfg_path = fam.config(method)
             if 'letkd_file' in Config.fromfile(cfg_path):
                 target = osp.join(base, 'letkd', f'{method}.pth')
                 opts.update(_letkd_options(cfg_path, target))
-                runs.append(
-                    Run(fam, method, TEACHER_SEED,
-                        osp.join(base, 'letkd', method), 'letkd', opts))
+                prepare = Run(fam, method, TEACHER_SEED,
+                              osp.join(base, 'letkd', method), 'letkd',
+                              opts, [teacher])
+                runs.append(prepare)
+                method_needs[method].append(prepare)
             method_opts[method] = opts
         for seed in range(seeds):
             runs.append(
@@ -141,7 +148,8 @@ def plan(work_dir: str,
                 runs.append(
                     Run(fam, method, seed,
                         osp.join(base, method, f'seed{seed}'),
-                        options=method_opts[method]))
+                        options=method_opts[method],
+                        needs=method_needs[method]))
     return runs
 
 
@@ -240,16 +248,12 @@ def run_grid(runs: List[Run],
     env['PYTHONPATH'] = os.pathsep.join(
         p for p in (ROOT, env.get('PYTHONPATH')) if p)
     for run in list(progress.pending):
-        if run.method != TEACHER:
-            teacher = [
-                r for r in runs if r.family == run.family and r.method ==
-                TEACHER
-            ][0]
-            if not teacher.is_done():
-                failed.append(run)
-                progress.pending.remove(run)
-                log(f'{run.name}: skipped, its teacher did not finish')
-                continue
+        missing = [r.name for r in run.needs if not r.is_done()]
+        if missing:
+            failed.append(run)
+            progress.pending.remove(run)
+            log(f'{run.name}: skipped, needs {", ".join(missing)}')
+            continue
         shutil.rmtree(run.work_dir, ignore_errors=True)
         os.makedirs(run.work_dir)
         spec_file = osp.join(run.work_dir, 'run.json')
