@@ -300,11 +300,16 @@ def analyze_distill(cfg_path: str,
     teacher_state.append(f'norm layers in train mode during the forward: '
                          f'{bn_train}/{bn_total}; dropout in train mode: '
                          f'{drop_train}')
-    if bn_train or drop_train:
+    if bn_train:
         warnings.append(
-            f'teacher: {bn_train} norm and {drop_train} dropout layers are in '
-            'train mode during the forward (teacher_norm_eval=False?): its '
-            'outputs and running statistics change while distilling')
+            f'teacher: {bn_train} norm layers are in train mode during the '
+            'forward (teacher_norm_eval=False?): its running statistics and '
+            'outputs change while distilling')
+    if drop_train:
+        warnings.append(
+            f'teacher: {drop_train} dropout layers are in train mode during '
+            "the forward (mmrazor puts only the teacher's norm layers in "
+            "eval mode): the teacher's outputs are randomised")
     trainable = sum(p.numel() for p in model.teacher.parameters()
                     if p.requires_grad)
     teacher_state.append(f'parameters with requires_grad: {trainable}')
