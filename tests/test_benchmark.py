@@ -173,3 +173,24 @@ def test_worker_config_moves_every_teacher_ckpt_use(tmp_path):
     assert arch.bbox_head.init_cfg.checkpoint == '/bench/teacher.pth'
     assert cfg.randomness == dict(seed=1, deterministic=True)
     assert cfg.val_cfg is None and cfg.default_hooks.checkpoint is None
+
+
+def _runner_data_preprocessor(cfg):
+    """The data preprocessor mmengine's Runner gives the model: its own, or
+    the config's top-level one (``model.setdefault``)."""
+    return cfg.model.get('data_preprocessor') or cfg.get('data_preprocessor')
+
+
+@pytest.mark.parametrize(
+    'fam', _all_families(), ids=lambda f: f'{f.task}-{f.name}')
+def test_grid_inputs_are_the_grid_size(fam):
+    """Every run of a family preprocesses the grid's inputs, not the real
+    configs' (the Runner would give a distillation of the Cityscapes configs
+    their 512 x 1024 SegDataPreProcessor)."""
+    for method in (TEACHER, STUDENT) + tuple(m for m, _ in fam.methods):
+        cfg = Config.fromfile(fam.config(method))
+        pre = _runner_data_preprocessor(cfg)
+        if fam.task == 'seg':
+            assert tuple(pre.size) == (128, 128), method
+        elif fam.task == 'cls':
+            assert pre.num_classes == 9, method

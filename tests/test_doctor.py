@@ -107,5 +107,7 @@ def test_teacher_dropout_in_train_mode_warns():
                    'ttm_pspnet-r50-w16_pspnet-r18-w16_demo-seg.py')
     report = analyze_distill(cfg, input_size=(32, 32))
     assert report.task == 'seg'
+    # The grid's top-level data_preprocessor, as the Runner merges it.
+    assert report.batch.endswith('SegDataPreProcessor pads to (128, 128)')
     assert any('2 dropout layers are in train mode' in w
                for w in report.warnings), report.warnings

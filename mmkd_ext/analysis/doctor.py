@@ -200,6 +200,10 @@ def analyze_distill(cfg_path: str,
                        'not a distillation config')
     notes, warnings = [], []
     _strip_pretrained(cfg.model)
+    # As mmengine's Runner: a model without a data preprocessor gets the
+    # config's top-level one (e.g. the Cityscapes configs' crop size).
+    if cfg.get('data_preprocessor') is not None:
+        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     ckpt = model_cfg.get('teacher_ckpt')
     torch.manual_seed(seed)
     model, cfg = build_algorithm(cfg, keep_teacher_ckpt=True)
@@ -231,6 +235,10 @@ def analyze_distill(cfg_path: str,
         batch = make_algorithm_batch(model, task, size, batch_size, seed)
         batch_desc = (f'fake batch of {batch_size} random {size[0]}x'
                       f'{size[1]} images ({batch_desc})')
+    pre = model.data_preprocessor
+    size = getattr(pre, 'size', None)
+    batch_desc += (f'; {type(pre).__name__}' +
+                   (f' pads to {tuple(size)}' if size else ''))
 
     distiller = model.distiller
     captured: Dict[str, Dict[str, str]] = {}

@@ -13,6 +13,8 @@ model = dict(
         connectors=dict(
             loss_cankd_sfeat=dict(in_channel=128, out_channel=512)),
         distill_losses=dict(loss_cankd=dict(in_channels=512))))
+# mmengine's Runner gives this to the algorithm, which has none.
+data_preprocessor = dict(size=_base_.bench_crop)
 train_dataloader = _base_.bench_train_dataloader
 val_dataloader = _base_.bench_test_dataloader
 test_dataloader = _base_.bench_test_dataloader

@@ -20,6 +20,8 @@ model = dict(
             loss_cwd=dict(
                 preds_S=dict(from_student=True, recorder='logits'),
                 preds_T=dict(from_student=False, recorder='logits')))))
+# mmengine's Runner gives this to the algorithm, which has none.
+data_preprocessor = dict(size=_base_.bench_crop)
 train_dataloader = _base_.bench_train_dataloader
 val_dataloader = _base_.bench_test_dataloader
 test_dataloader = _base_.bench_test_dataloader

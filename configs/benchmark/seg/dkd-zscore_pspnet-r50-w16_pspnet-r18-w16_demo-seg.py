@@ -9,6 +9,8 @@ model = dict(
     architecture=_base_.bench_student_override,
     teacher=dict(_delete_=True, **_base_.bench_teacher),
     teacher_ckpt=None)  # the benchmark tool passes its teacher
+# mmengine's Runner gives this to the algorithm, which has none.
+data_preprocessor = dict(size=_base_.bench_crop)
 train_dataloader = _base_.bench_train_dataloader
 val_dataloader = _base_.bench_test_dataloader
 test_dataloader = _base_.bench_test_dataloader

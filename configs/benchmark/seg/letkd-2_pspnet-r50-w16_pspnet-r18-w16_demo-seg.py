@@ -25,6 +25,8 @@ model = dict(
             loss_letkd_penult=dict(channels=128, num_templates=256),
             loss_letkd_inter=dict(
                 channels=512, num_classes=4, num_subclasses=8, lda_dim=3))))
+# mmengine's Runner gives this to the algorithm, which has none.
+data_preprocessor = dict(size=_base_.bench_crop)
 train_dataloader = _base_.bench_train_dataloader
 val_dataloader = _base_.bench_test_dataloader
 test_dataloader = _base_.bench_test_dataloader

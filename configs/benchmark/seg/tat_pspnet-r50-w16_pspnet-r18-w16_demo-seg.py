@@ -20,6 +20,8 @@ model = dict(
                 patch_counts=(2, 2),
                 anchor_counts=(4, 4),
                 feat_size=(16, 16)))))
+# mmengine's Runner gives this to the algorithm, which has none.
+data_preprocessor = dict(size=_base_.bench_crop)
 train_dataloader = _base_.bench_train_dataloader
 val_dataloader = _base_.bench_test_dataloader
 test_dataloader = _base_.bench_test_dataloader
