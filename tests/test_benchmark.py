@@ -194,3 +194,11 @@ def test_grid_inputs_are_the_grid_size(fam):
             assert tuple(pre.size) == (128, 128), method
         elif fam.task == 'cls':
             assert pre.num_classes == 9, method
+
+
+def test_metric_value_of_empty_detections():
+    from mmkd_ext.benchmark.worker import metric_value
+    assert metric_value({}, 'coco/bbox_mAP') == 0.0
+    assert metric_value({'mIoU': 12.5}, 'mIoU') == 12.5
+    with pytest.raises(KeyError, match="no 'mIoU'"):
+        metric_value({'aAcc': 1.0}, 'mIoU')

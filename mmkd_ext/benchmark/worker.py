@@ -68,6 +68,17 @@ def load_config(spec: Dict) -> Config:
     return cfg
 
 
+def metric_value(metrics: Dict, key: str) -> float:
+    """``metrics[key]``; 0 when the evaluator returned nothing (mmdet's
+    CocoMetric returns no metric when the detector kept no box)."""
+    if not metrics:
+        return 0.0
+    if key not in metrics:
+        raise KeyError(f'the test metrics have no {key!r} (the metric of '
+                       f'the grid family): {sorted(metrics)}')
+    return float(metrics[key])
+
+
 def train_and_test(spec: Dict) -> Dict:
     """Train and test one config; returns (and writes) its metrics."""
     from mmengine.runner import Runner
@@ -88,7 +99,7 @@ def train_and_test(spec: Dict) -> Dict:
     out = dict(
         {k: spec[k]
          for k in ('task', 'family', 'method', 'seed', 'config', 'metric')},
-        value=float(metrics[spec['metric']]),
+        value=metric_value(metrics, spec['metric']),
         metrics={k: float(v)
                  for k, v in metrics.items()},
         train_s=train_s,
