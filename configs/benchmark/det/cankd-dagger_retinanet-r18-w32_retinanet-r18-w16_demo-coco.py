@@ -3,8 +3,9 @@
 # the teacher checkpoint, as the real config; the benchmark tool replaces every
 # occurrence of teacher_ckpt below by its trained teacher). Unlike R101 -> R50,
 # the demo's width-32 teacher and width-16 student differ in backbone channels,
-# so the FPN's lateral 1x1 convolutions do not match and keep their
-# initialisation (mmengine loads the matching weights and warns).
+# so the FPN's lateral 1x1 convolutions and the P6 convolution on C5 do not
+# match and keep their initialisation (mmengine loads the other FPN weights
+# and the whole head, and warns).
 _base_ = [
     '../../cankd/cankd-dagger_fpn_retinanet-r101_retinanet-r50_2xb2-2x_coco.py',
     '../../demo/_base_/retinanet_r18-tiny.py',
