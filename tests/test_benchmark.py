@@ -153,9 +153,11 @@ def test_tool_end_to_end_and_resume(task, family, method, top, tmp_path):
         assert json.load(f)['value'] == runs[(family, STUDENT, 0)]['value']
 
 
-def test_families_rejects_unknown_task():
+def test_families_rejects_unknown_task_and_method(tmp_path):
     with pytest.raises(ValueError, match='unknown task'):
         families(['detection'])
+    with pytest.raises(ValueError, match=r"\['cankd2'\] not in the grid"):
+        plan(str(tmp_path), ['cls'], ['kd', 'cankd2'])
 
 
 def test_worker_config_moves_every_teacher_ckpt_use(tmp_path):

@@ -103,6 +103,12 @@ def plan(work_dir: str,
             (e.g. a loss weight being tuned on the held-out split).
     """
     runs = []
+    if methods is not None:
+        known = {m for fam in families(tasks) for m, _ in fam.methods}
+        unknown = sorted(set(methods) - known)
+        if unknown:
+            raise ValueError(f'--methods: {unknown} not in the grid of '
+                             f'{", ".join(tasks)}: {sorted(known)}')
     for fam in families(tasks):
         known = dict(fam.methods)
         chosen = list(known) if methods is None else [
