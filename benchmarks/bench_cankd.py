@@ -197,8 +197,8 @@ def bench_step(args):
     from mmengine.logging import MMLogger
     from mmengine.optim import build_optim_wrapper
 
+    from mmkd_ext.analysis import build_algorithm, make_batch
     from mmkd_ext.models.losses import CanKDLoss
-    from tests.smoke import build_algorithm, make_batch
 
     h, w = args.step_size
     print(f'\nPart 2: RetinaNet R-101 -> R-50 train_step, batch '

@@ -16,11 +16,11 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.runner.checkpoint import get_state_dict, save_checkpoint
 from mmrazor.registry import MODELS
 
+from mmkd_ext.analysis import build_algorithm, make_batch, run_train_step
 from mmkd_ext.models.losses import CanKDLoss
 from mmkd_ext.utils import extract_student_state_dict
 
 from .numerics import assert_close_normwise, assert_grads_close_normwise
-from .smoke import build_algorithm, make_batch, run_train_step
 
 AFFINITIES = ('dot_product', 'embedded_gaussian', 'gaussian')
 CFG_DIR = osp.join(osp.dirname(__file__), '..', 'configs', 'cankd')

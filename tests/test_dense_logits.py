@@ -16,9 +16,8 @@ import torch
 import torch.nn.functional as F
 from mmrazor.registry import MODELS
 
+from mmkd_ext.analysis import build_algorithm, make_batch, run_train_step
 from mmkd_ext.models.losses import PixelWiseLogitLoss
-
-from .smoke import build_algorithm, make_batch, run_train_step
 
 ROOT = osp.join(osp.dirname(__file__), '..', 'configs')
 

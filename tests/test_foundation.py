@@ -10,10 +10,9 @@ import torch
 from mmengine.config import Config
 
 import mmkd_ext
+from mmkd_ext.analysis import build_algorithm, make_batch, run_train_step
 from mmkd_ext.engine import preflight_check
 from mmkd_ext.utils import extract_student_state_dict, student_config
-
-from .smoke import build_algorithm, make_batch, run_train_step
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RETINA_CFG = osp.join(ROOT, 'tests', 'data', 'configs',

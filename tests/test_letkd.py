@@ -19,6 +19,7 @@ from mmpretrain.structures import DataSample
 from mmrazor.registry import MODELS
 from mmseg.structures import SegDataSample
 
+from mmkd_ext.analysis import build_algorithm, make_batch, run_train_step
 from mmkd_ext.letkd import (
     load_letkd_target,
     normalize_target_spec,
@@ -47,7 +48,6 @@ from mmkd_ext.models.losses.letkd import (
 )
 
 from .numerics import assert_close_normwise
-from .smoke import build_algorithm, make_batch, run_train_step
 from .tool_helpers import train_with_tool
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))

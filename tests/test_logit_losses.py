@@ -12,14 +12,13 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmrazor.registry import MODELS
 
+from mmkd_ext.analysis import build_algorithm, make_batch, run_train_step
 from mmkd_ext.models.losses import (
     LogitStandardization,
     TTMLoss,
     WTTMLoss,
     zscore,
 )
-
-from .smoke import build_algorithm, make_batch, run_train_step
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

@@ -15,11 +15,11 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 
+from mmkd_ext.analysis import build_algorithm, make_batch, run_train_step
 from mmkd_ext.models.losses import CTKDLoss, LogitStandardization, MLKDLoss
 from mmkd_ext.models.losses.ctkd import ctkd_lambda, gradient_reversal
 
 from .numerics import assert_close_normwise
-from .smoke import build_algorithm, make_batch, run_train_step
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MLKD_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs/mlkd/mlkd*.py')))

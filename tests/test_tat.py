@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from mmengine.optim import build_optim_wrapper
 
+from mmkd_ext.analysis import build_algorithm, make_batch, run_train_step
 from mmkd_ext.models.losses.tat import (
     PerSampleBatchNorm2d,
     TaTAnchorPointLoss,
@@ -19,7 +20,6 @@ from mmkd_ext.models.losses.tat import (
 )
 
 from .numerics import assert_grads_close_normwise
-from .smoke import build_algorithm, make_batch, run_train_step
 
 CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                       'configs', 'tat')

@@ -2,7 +2,7 @@
 """End-to-end demo: a real distillation on the embedded demo set.
 
 1. Generates the deterministic COCO-format demo set (real photos with
-   composited objects, see :mod:`mmkd_ext.datasets.demo_coco`).
+   composited objects, see :mod:`mmkd_ext.datasets.demo_coco_generator`).
 2. Trains a small RetinaNet teacher (ResNet-18 layout, width 32).
 3. Trains the student (width 16) alone, as the baseline.
 4. Distils the teacher into the same student through mmrazor with a method

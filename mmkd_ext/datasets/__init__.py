@@ -1,5 +1,17 @@
+from .benchmark_sets import (
+    CLS_CLASSES,
+    SEG_CLASSES,
+    SEG_PALETTE,
+    make_demo_cls,
+    make_demo_seg,
+    write_coco_holdout,
+)
 from .demo_coco_generator import CLASSES as DEMO_CLASSES
 from .demo_coco_generator import make_demo_coco
 from .mlkd_transforms import FixMatchRandAugment
 
-__all__ = ['DEMO_CLASSES', 'make_demo_coco', 'FixMatchRandAugment']
+__all__ = [
+    'CLS_CLASSES', 'DEMO_CLASSES', 'SEG_CLASSES', 'SEG_PALETTE',
+    'FixMatchRandAugment', 'make_demo_cls', 'make_demo_coco', 'make_demo_seg',
+    'write_coco_holdout'
+]

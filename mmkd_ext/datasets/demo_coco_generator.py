@@ -44,9 +44,23 @@ def _polygon(cls: int, cx: float, cy: float, r: float,
     return np.stack([cx + r * np.cos(t), cy + r * np.sin(t)], axis=1)
 
 
-def _make_image(rng: np.random.RandomState, size: Tuple[int, int],
-                backgrounds: List[np.ndarray],
-                textures: List[np.ndarray]) -> Tuple[np.ndarray, List[Dict]]:
+def load_sources() -> Tuple[List[np.ndarray], List[np.ndarray]]:
+    """The background photographs and the object textures."""
+    return ([_skimage_image(n) for n in _BACKGROUNDS],
+            [_skimage_image(n) for n in _TEXTURES])
+
+
+def compose_image(rng: np.random.RandomState, size: Tuple[int, int],
+                  backgrounds: List[np.ndarray],
+                  textures: List[np.ndarray]) -> Tuple[np.ndarray, List[Dict]]:
+    """One photo crop with 1-4 composited objects.
+
+    Returns:
+        tuple: The BGR image (H, W, 3) and its objects, in drawing order,
+        each a dict with ``cls`` (index into :data:`CLASSES`), ``texture``
+        (index into the textures), ``poly`` (the drawn polygon) and ``mask``
+        (uint8 (H, W), the visible part: later objects hide earlier ones).
+    """
     h, w = size
     bg = backgrounds[rng.randint(len(backgrounds))]
     scale = rng.uniform(0.3, 0.8)
@@ -64,7 +78,8 @@ def _make_image(rng: np.random.RandomState, size: Tuple[int, int],
         poly = _polygon(cls, cx, cy, r, rng.uniform(0, 2 * np.pi))
         mask = np.zeros((h, w), np.uint8)
         cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
-        tex = textures[rng.randint(len(textures))]
+        tex_idx = rng.randint(len(textures))
+        tex = textures[tex_idx]
         ty = rng.randint(tex.shape[0] - h + 1)
         tx = rng.randint(tex.shape[1] - w + 1)
         patch = tex[ty:ty + h, tx:tx + w].astype(np.float32)
@@ -77,7 +92,14 @@ def _make_image(rng: np.random.RandomState, size: Tuple[int, int],
         # Later objects may hide earlier ones: keep the visible part only.
         for obj in objects:
             obj['mask'][mask > 0] = 0
-        objects.append(dict(cls=cls, mask=mask, poly=poly))
+        objects.append(dict(cls=cls, texture=tex_idx, mask=mask, poly=poly))
+    return img, objects
+
+
+def _make_image(rng: np.random.RandomState, size: Tuple[int, int],
+                backgrounds: List[np.ndarray],
+                textures: List[np.ndarray]) -> Tuple[np.ndarray, List[Dict]]:
+    img, objects = compose_image(rng, size, backgrounds, textures)
     anns = []
     for obj in objects:
         ys, xs = np.nonzero(obj['mask'])
@@ -127,8 +149,7 @@ def make_demo_coco(root: str,
     if num_train < 1 or num_val < 1:
         raise ValueError(f'make_demo_coco: num_train={num_train} and '
                          f'num_val={num_val} must be >= 1')
-    backgrounds = [_skimage_image(n) for n in _BACKGROUNDS]
-    textures = [_skimage_image(n) for n in _TEXTURES]
+    backgrounds, textures = load_sources()
     os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
     out = {}
     for split, num, split_seed in (('train', num_train, seed),

@@ -10,12 +10,12 @@ from mmrazor.registry import MODELS
 from torch import nn
 
 
-def _describe(value) -> str:
+def describe(value) -> str:
     """Short description (shapes) of a recorded value for error messages."""
     if isinstance(value, torch.Tensor):
         return f'Tensor{tuple(value.shape)}'
     if isinstance(value, (list, tuple)):
-        return '[' + ', '.join(_describe(v) for v in value) + ']'
+        return '[' + ', '.join(describe(v) for v in value) + ']'
     return type(value).__name__
 
 
@@ -149,7 +149,7 @@ class CheckedDistiller(ConfigurableDistiller):
             try:
                 loss = self.distill_losses[loss_name](**forward_kwargs)
             except (ValueError, RuntimeError, IndexError) as err:
-                inputs = ', '.join(f'{k}={_describe(v)}'
+                inputs = ', '.join(f'{k}={describe(v)}'
                                    for k, v in forward_kwargs.items())
                 sources = ', '.join(
                     f'{k}<-{self._source_of(v)}'

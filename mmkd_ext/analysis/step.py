@@ -6,9 +6,12 @@ test, but they can be built with their real architectures and stepped once on
 a small fake batch: that catches wrong module paths, channel counts, loss
 arguments and optimizer settings. Weights are random: nothing is downloaded
 (``init_weights`` is never called and ``teacher_ckpt`` is dropped, with
-``model.distiller.allow_random_teacher`` set).
+``model.distiller.allow_random_teacher`` set). The test suite and
+``tools/analyze_distill.py`` (:mod:`mmkd_ext.analysis.doctor`) build and
+step configs through these functions.
 """
-from typing import Callable, Dict, Optional, Sequence
+import os.path as osp
+from typing import Callable, Dict, Optional, Sequence, Union
 
 import torch
 from mmengine.config import Config
@@ -16,11 +19,28 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmrazor.registry import MODELS
 
-import mmkd_ext  # noqa: F401  (compat patches + registration first)
 from mmkd_ext.models.distillers import allow_random_teacher
 
 
-def _num_classes(model: torch.nn.Module) -> int:
+def infer_task(model: torch.nn.Module) -> str:
+    """'det', 'seg' or 'cls' from the built student (an algorithm's
+    ``architecture`` or a plain model)."""
+    from mmdet.models.detectors import BaseDetector
+    from mmpretrain.models.classifiers import BaseClassifier
+    from mmseg.models.segmentors import BaseSegmentor
+    arch = getattr(model, 'architecture', model)
+    for base, task in ((BaseDetector, 'det'), (BaseSegmentor, 'seg'),
+                       (BaseClassifier, 'cls')):
+        if isinstance(arch, base):
+            return task
+    raise TypeError(f'cannot tell the task of the student '
+                    f'{type(arch).__name__}: it is neither an mmdet '
+                    'detector, an mmseg segmentor nor an mmpretrain '
+                    'classifier')
+
+
+def num_classes(model: torch.nn.Module) -> int:
+    """The number of classes of the student's head (2 if none is found)."""
     arch = getattr(model, 'architecture', model)
     for path in ('bbox_head', 'roi_head.bbox_head', 'decode_head', 'head'):
         module = arch
@@ -84,18 +104,47 @@ def make_batch(task: str,
     return dict(inputs=inputs, data_samples=samples)
 
 
-def build_algorithm(cfg_path: str,
-                    cfg_options: Optional[Dict] = None) -> tuple:
-    """Load ``cfg_path`` and build its model without loading any weights
-    (the teacher's are random, explicitly allowed).
+def make_algorithm_batch(model: torch.nn.Module,
+                         task: str,
+                         input_size: Sequence[int] = (64, 64),
+                         batch_size: int = 2,
+                         seed: int = 0) -> Dict:
+    """:func:`make_batch` for ``model``: its number of classes, and one batch
+    per view (``inputs`` a list of views) for a multi-view algorithm."""
+    n_cls = num_classes(model)
+    views = getattr(model, 'num_views', 1)
+    if views == 1:
+        return make_batch(task, input_size, batch_size, n_cls, seed)
+    batches = [
+        make_batch(task, input_size, batch_size, n_cls, seed + i)
+        for i in range(views)
+    ]
+    return dict(inputs=[b['inputs'] for b in batches],
+                data_samples=batches[0]['data_samples'])
+
+
+def build_algorithm(cfg_path: Union[str, Config],
+                    cfg_options: Optional[Dict] = None,
+                    keep_teacher_ckpt: bool = False) -> tuple:
+    """Load ``cfg_path`` and build its model.
+
+    Args:
+        cfg_path (str | Config): The config file or a loaded config (then
+            changed in place).
+        cfg_options (dict, optional): Overrides merged into the config.
+        keep_teacher_ckpt (bool): Load ``model.teacher_ckpt`` when it names
+            an existing file. By default it is dropped and no weights are
+            loaded at all (the teacher's are random, explicitly allowed).
 
     Returns:
         tuple: (model, cfg).
     """
-    cfg = Config.fromfile(cfg_path)
+    cfg = (cfg_path
+           if isinstance(cfg_path, Config) else Config.fromfile(cfg_path))
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    if 'teacher_ckpt' in cfg.model:
+    ckpt = cfg.model.get('teacher_ckpt')
+    if ckpt and not (keep_teacher_ckpt and osp.isfile(ckpt)):
         cfg.model.teacher_ckpt = None
     allow_random_teacher(cfg.model)
     init_default_scope(cfg.get('default_scope', 'mmrazor'))
@@ -127,6 +176,6 @@ def run_train_step(cfg_path: str,
     model.train()
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     batch = (batch_fn or make_batch)(task, input_size, batch_size,
-                                     _num_classes(model))
+                                     num_classes(model))
     log_vars = model.train_step(batch, optim_wrapper)
     return {k: float(v) for k, v in log_vars.items()}
