@@ -13,7 +13,7 @@ from .conftest import ROOT
 
 # CanKD on layer4 of the classification grid's tiny ResNets: a feature loss
 # whose size at initialisation is that of the CE (see the ratios printed).
-CFG = osp.join(ROOT, 'configs', 'benchmark', 'cls',
+CFG = osp.join(ROOT, 'configs', 'effectiveness', 'cls',
                'cankd_resnet34-w16_resnet18-w16_demo-cls.py')
 WEIGHT = 'model.distiller.distill_losses.loss_cankd.loss_weight'
 TOOL = osp.join(ROOT, 'tools', 'analyze_distill.py')
@@ -103,7 +103,7 @@ def test_teacher_dropout_in_train_mode_warns():
     """mmrazor puts only the teacher's norm layers in eval mode: the PSPNet
     teacher's decode / auxiliary head dropout stays active, so the pixel
     logits distilled are randomised; the doctor says so."""
-    cfg = osp.join(ROOT, 'configs', 'benchmark', 'seg',
+    cfg = osp.join(ROOT, 'configs', 'effectiveness', 'seg',
                    'ttm_pspnet-r50-w16_pspnet-r18-w16_demo-seg.py')
     report = analyze_distill(cfg, input_size=(32, 32))
     assert report.task == 'seg'

@@ -295,10 +295,10 @@ def _all_configs():
 
 def _index_configs():
     """The method configs users pick from (README matrix, metafiles): all
-    but the method benchmark's grid (configs/benchmark/README.md)."""
+    but the effectiveness grid's grid (configs/effectiveness/README.md)."""
     return [
         c for c in _all_configs()
-        if not c.startswith(osp.join('configs', 'benchmark') + osp.sep)
+        if not c.startswith(osp.join('configs', 'effectiveness') + osp.sep)
     ]
 
 

@@ -1,4 +1,6 @@
-from .benchmark_sets import (
+from .demo_coco_generator import CLASSES as DEMO_CLASSES
+from .demo_coco_generator import make_demo_coco
+from .grid_sets import (
     CLS_CLASSES,
     SEG_CLASSES,
     SEG_PALETTE,
@@ -6,8 +8,6 @@ from .benchmark_sets import (
     make_demo_seg,
     write_coco_holdout,
 )
-from .demo_coco_generator import CLASSES as DEMO_CLASSES
-from .demo_coco_generator import make_demo_coco
 from .mlkd_transforms import FixMatchRandAugment
 
 __all__ = [

@@ -1,0 +1,21 @@
+# Effectiveness grid, classification grid: KD + Z-score (logit standardization),
+# the real config unchanged.
+_base_ = [
+    '../../zscore/kd-zscore_logits_resnet34_resnet18_8xb64-100e_in1k.py',
+    './_base_/resnet-cifar-w16_demo-cls.py'
+]
+
+model = dict(
+    architecture=_base_.bench_student_override,
+    teacher=dict(_delete_=True, **_base_.bench_teacher),
+    teacher_ckpt=None,  # the grid tool passes its trained teacher
+    data_preprocessor=_base_.bench_data_preprocessor)
+train_dataloader = _base_.bench_train_dataloader
+val_dataloader = _base_.bench_test_dataloader
+test_dataloader = _base_.bench_test_dataloader
+val_evaluator = _base_.bench_evaluator
+test_evaluator = _base_.bench_evaluator
+optim_wrapper = dict(_delete_=True, **_base_.bench_optim_wrapper)
+param_scheduler = _base_.bench_param_scheduler
+train_cfg = _base_.bench_train_cfg
+default_hooks = _base_.bench_default_hooks

@@ -1,0 +1,206 @@
+# Copyright (c) mmkd_ext contributors. All rights reserved.
+"""the effectiveness grid: grid, plan, report, and one tiny end-to-end grid
+through ``tools/effectiveness_grid.py``."""
+import json
+import math
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+from mmengine.config import Config
+
+from mmkd_ext.effectiveness import GRID, families, plan, summarize, welch_p
+from mmkd_ext.effectiveness.grid import STUDENT, TEACHER, data_options
+from mmkd_ext.effectiveness.harness import Progress
+from mmkd_ext.effectiveness.report import markdown
+
+from .conftest import ROOT
+
+
+def _all_families():
+    return [fam for task in GRID for fam in GRID[task]]
+
+
+@pytest.mark.parametrize(
+    'fam', _all_families(), ids=lambda f: f'{f.task}-{f.name}')
+def test_grid_configs_build_from_real_ones(fam):
+    """Every grid config exists, loads and keeps the real method config's
+    losses (the grid changes models, data and schedule only)."""
+    for method, _ in fam.methods:
+        cfg = Config.fromfile(fam.config(method))
+        assert cfg.model.type in ('SingleTeacherDistill', 'LetKDDistill',
+                                  'MultiViewDistill', 'RoITeacherDistill',
+                                  'LetKDFpnTeacherDistill',
+                                  'FpnTeacherDistill'), method
+        assert cfg.model.distiller.distill_losses, method
+        assert 'cfg_path' not in cfg.model.teacher, method
+    for method in (TEACHER, STUDENT):
+        assert 'teacher' not in Config.fromfile(fam.config(method)).model
+
+
+def test_data_options_switch_to_holdout(tmp_path):
+    opts = data_options('cls', str(tmp_path), holdout=True)
+    assert opts['train_dataloader.dataset.ann_file'] == 'meta/train_fit.txt'
+    assert opts['test_dataloader.dataset.ann_file'] == (
+        'meta/train_holdout.txt')
+    assert opts['test_dataloader.dataset.split'] == 'train'
+    opts = data_options('det', str(tmp_path))
+    assert opts['test_evaluator.ann_file'].endswith(
+        'annotations/instances_val.json')
+
+
+def test_plan_order_and_letkd_targets(tmp_path):
+    runs = plan(str(tmp_path), ['cls'], ['kd', 'letkd-1'], seeds=2)
+    names = [(r.method, r.kind, r.seed) for r in runs]
+    assert names[0] == (TEACHER, 'train', 0)
+    assert names[1] == ('letkd-1', 'letkd', 0)
+    assert names[2:] == [(m, 'train', s) for s in range(2)
+                         for m in (STUDENT, 'kd', 'letkd-1')]
+    letkd = [r for r in runs if r.method == 'letkd-1']
+    target = letkd[0].options['letkd_file']
+    assert all(
+        r.options['model.distiller.distill_losses.loss_letkd_penult.'
+                  'target_file'] == target for r in letkd)
+    teacher = runs[0].work_dir
+    assert all(r.options['model.teacher_ckpt'].startswith(teacher)
+               for r in runs if r.method not in (TEACHER, STUDENT))
+    assert 'model.teacher_ckpt' not in runs[2].options  # student alone
+    # A method runs only after its teacher (and its letKD targets).
+    assert runs[2].needs == [] and runs[3].needs == [runs[0]]
+    assert runs[4].needs == [runs[0], runs[1]]
+
+
+def _result(method, seed, value, family='resnet'):
+    return dict(task='cls', family=family, method=method, seed=seed,
+                metric='accuracy/top1', value=value, train_s=1.0)
+
+
+def test_summary_welch_verdicts():
+    results = [_result(STUDENT, s, v) for s, v in enumerate((50, 51, 49))]
+    results += [_result('good', s, v) for s, v in enumerate((60, 61, 59))]
+    results += [_result('noise', s, v) for s, v in enumerate((52, 48, 50))]
+    rows = {r['method']: r for r in summarize(results)}
+    assert rows['good']['gain'] == pytest.approx(10)
+    assert rows['good']['verdict'] == 'helps'
+    assert rows['noise']['verdict'] == 'within spread'
+    assert rows[STUDENT]['std'] == pytest.approx(1.0)
+    assert 'verdict' not in rows[STUDENT]
+    table = markdown(list(rows.values()))
+    assert 'Welch p < 0.05' in table
+    assert '| good | 3 | 60.00 +- 1.00 |' in table
+    assert math.isnan(welch_p([1.0], [1.0, 2.0]))
+    assert welch_p([1.0, 1.0], [1.0, 1.0]) == 1.0
+
+
+def test_progress_eta(tmp_path):
+    runs = plan(str(tmp_path), ['cls'], ['kd'], seeds=2)
+    progress = Progress(runs)
+    assert progress.eta() is None
+    progress.finished(runs[0], 100.0)  # the teacher
+    # No student run finished yet: the overall mean stands in.
+    assert progress.eta() == pytest.approx(4 * 100.0)
+    progress.finished(runs[1], 10.0)
+    assert progress.eta() == pytest.approx(3 * 10.0)
+
+
+def _tool(work_dir, task, method):
+    return subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'effectiveness_grid.py'),
+         '--task', task, '--methods', method, '--seeds', '2', '--epochs', '1',
+         '--num-train', '12', '--num-val', '6', '--work-dir', work_dir],
+        capture_output=True, text=True, cwd=ROOT, timeout=1200)
+
+
+# One method per task; the det one is in the RetinaNet family only.
+@pytest.mark.slow
+@pytest.mark.parametrize('task,family,method,top',
+                         [('cls', 'resnet', 'kd', 100),
+                          ('seg', 'pspnet', 'cwd', 100),
+                          ('det', 'retinanet', 'cwd', 1)])
+def test_tool_end_to_end_and_resume(task, family, method, top, tmp_path):
+    """Teacher, student alone and one method, 2 seeds, 1 epoch on 12
+    images: JSON, table and chart written; a rerun skips every finished run;
+    a half-finished run (no metrics file) runs again, with the same result
+    (same seed, deterministic)."""
+    work = str(tmp_path / 'bench')
+    out = _tool(work, task, method)
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-4000:]
+    assert '[5/5]' in log and 'ETA' in log
+    with open(osp.join(work, 'results.json')) as f:
+        results = json.load(f)
+    runs = {(r['family'], r['method'], r['seed']): r
+            for r in results['runs']}
+    assert set(runs) == {(family, TEACHER, 0), (family, STUDENT, 0),
+                         (family, STUDENT, 1), (family, method, 0),
+                         (family, method, 1)}
+    assert all(0 <= r['value'] <= top for r in runs.values())
+    with open(osp.join(work, 'results.md')) as f:
+        table = f.read()
+    assert f'| {method} | 2 |' in table and 'Welch' in table
+    with open(osp.join(work, f'{task}.png'), 'rb') as f:
+        assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+    rerun = _tool(work, task, method)
+    assert rerun.returncode == 0
+    assert '5 of 5 runs already finished' in rerun.stdout
+    student = osp.join(work, task, family, STUDENT, 'seed0')
+    os.remove(osp.join(student, 'metrics.json'))
+    rerun = _tool(work, task, method)
+    assert '4 of 5 runs already finished' in rerun.stdout
+    with open(osp.join(student, 'metrics.json')) as f:
+        assert json.load(f)['value'] == runs[(family, STUDENT, 0)]['value']
+
+
+def test_families_rejects_unknown_task_and_method(tmp_path):
+    with pytest.raises(ValueError, match='unknown task'):
+        families(['detection'])
+    with pytest.raises(ValueError, match=r"\['cankd2'\] not in the grid"):
+        plan(str(tmp_path), ['cls'], ['kd', 'cankd2'])
+
+
+def test_worker_config_moves_every_teacher_ckpt_use(tmp_path):
+    """CanKD-dagger initialises the student's FPN and head from the teacher
+    checkpoint: the benchmark's teacher replaces it there too."""
+    from mmkd_ext.effectiveness.worker import load_config
+    fam = GRID['det'][0]
+    spec = dict(config=fam.config('cankd-dagger'), seed=1,
+                work_dir=str(tmp_path),
+                options={'model.teacher_ckpt': '/bench/teacher.pth'})
+    cfg = load_config(spec)
+    arch = cfg.model.architecture
+    assert cfg.model.teacher_ckpt == '/bench/teacher.pth'
+    assert arch.neck.init_cfg.checkpoint == '/bench/teacher.pth'
+    assert arch.bbox_head.init_cfg.checkpoint == '/bench/teacher.pth'
+    assert cfg.randomness == dict(seed=1, deterministic=True)
+    assert cfg.val_cfg is None and cfg.default_hooks.checkpoint is None
+
+
+def _runner_data_preprocessor(cfg):
+    """The data preprocessor mmengine's Runner gives the model: its own, or
+    the config's top-level one (``model.setdefault``)."""
+    return cfg.model.get('data_preprocessor') or cfg.get('data_preprocessor')
+
+
+@pytest.mark.parametrize(
+    'fam', _all_families(), ids=lambda f: f'{f.task}-{f.name}')
+def test_grid_inputs_are_the_grid_size(fam):
+    """Every run of a family preprocesses the grid's inputs, not the real
+    configs' (the Runner would give a distillation of the Cityscapes configs
+    their 512 x 1024 SegDataPreProcessor)."""
+    for method in (TEACHER, STUDENT) + tuple(m for m, _ in fam.methods):
+        cfg = Config.fromfile(fam.config(method))
+        pre = _runner_data_preprocessor(cfg)
+        if fam.task == 'seg':
+            assert tuple(pre.size) == (128, 128), method
+        elif fam.task == 'cls':
+            assert pre.num_classes == 9, method
+
+
+def test_metric_value_of_empty_detections():
+    from mmkd_ext.effectiveness.worker import metric_value
+    assert metric_value({}, 'coco/bbox_mAP') == 0.0
+    assert metric_value({'mIoU': 12.5}, 'mIoU') == 12.5
+    with pytest.raises(KeyError, match="no 'mIoU'"):
+        metric_value({'aAcc': 1.0}, 'mIoU')
