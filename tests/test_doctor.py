@@ -100,14 +100,25 @@ def test_pretrained_init_dropped_not_nulled():
 
 
 def test_teacher_dropout_in_train_mode_warns():
-    """mmrazor puts only the teacher's norm layers in eval mode: the PSPNet
-    teacher's decode / auxiliary head dropout stays active, so the pixel
-    logits distilled are randomised; the doctor says so."""
+    """mmrazor puts only the teacher's norm layers in eval mode: with its
+    ConfigurableDistiller the PSPNet teacher's decode / auxiliary head
+    dropout stays active, so the pixel logits distilled are randomised; the
+    doctor says so. Our CheckedDistiller (the config's) runs the frozen
+    teacher's dropout in eval mode: no warning."""
     cfg = osp.join(ROOT, 'configs', 'effectiveness', 'seg',
                    'ttm_pspnet-r50-w16_pspnet-r18-w16_demo-seg.py')
-    report = analyze_distill(cfg, input_size=(32, 32))
+    report = analyze_distill(
+        cfg,
+        cfg_options={'model.distiller.type': 'ConfigurableDistiller'},
+        input_size=(32, 32))
     assert report.task == 'seg'
     # The grid's top-level data_preprocessor, as the Runner merges it.
     assert report.batch.endswith('SegDataPreProcessor pads to (128, 128)')
     assert any('2 dropout layers are in train mode' in w
                for w in report.warnings), report.warnings
+    report = analyze_distill(cfg, input_size=(32, 32))
+    assert not any('dropout' in w for w in report.warnings), report.warnings
+    assert any('dropout in train mode: 0' in line
+               for line in report.teacher_state), report.teacher_state
+
+

@@ -297,3 +297,34 @@ def test_preflight_checks_checkpoints(checkpoints, tmp_path):
     (tmp_path / 'last_checkpoint').write_text(checkpoints['truncated'])
     with pytest.raises(ValueError, match='^resume .*truncated.pth'):
         preflight_check(cfg, loaders=())
+
+
+def test_frozen_teacher_runs_dropout_in_eval_mode():
+    """CheckedDistiller item 5: a frozen teacher's dropout is in eval mode
+    whenever it runs, also after the algorithm's ``train()`` (each epoch),
+    so its outputs are deterministic; mmrazor's teacher_norm_eval alone
+    leaves dropout active. A teacher trained along keeps it."""
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs', 'effectiveness', 'seg',
+                 'ttm_pspnet-r50-w16_pspnet-r18-w16_demo-seg.py'))
+    x = torch.randn(2, 3, 32, 32)
+    outputs = {}
+    for distiller in ('CheckedDistiller', 'ConfigurableDistiller'):
+        model, _ = build_algorithm(
+            cfg.copy(), {'model.distiller.type': distiller})
+        model.train()
+        dropouts = [m for m in model.teacher.modules()
+                    if isinstance(m, torch.nn.Dropout2d)]
+        assert dropouts and all(m.training for m in dropouts)
+        with torch.no_grad():
+            runs = [model.teacher(x, mode='tensor') for _ in range(2)]
+        outputs[distiller] = torch.equal(runs[0], runs[1])
+        # The decode head ran (its auxiliary head does not in 'tensor' mode).
+        assert model.teacher.decode_head.dropout.training == (
+            distiller == 'ConfigurableDistiller')
+    assert outputs == {'CheckedDistiller': True,
+                       'ConfigurableDistiller': False}
+    model, _ = build_algorithm(cfg.copy(), {'model.teacher_trainable': True})
+    model.train()
+    model.teacher(x, mode='tensor')
+    assert model.teacher.decode_head.dropout.training

@@ -8,6 +8,7 @@ from mmrazor.models.algorithms.base import LossResults
 from mmrazor.models.distillers import ConfigurableDistiller
 from mmrazor.registry import MODELS
 from torch import nn
+from torch.nn.modules.dropout import _DropoutNd
 
 
 def describe(value) -> str:
@@ -55,6 +56,16 @@ class CheckedDistiller(ConfigurableDistiller):
        the teacher's weights come later, from a checkpoint of the whole
        algorithm (``tools/test.py``, ``--resume``), or random weights are
        intended (tests, benchmarks).
+    5. A frozen teacher runs its dropout layers in eval mode. mmrazor's
+       ``teacher_norm_eval`` puts only the teacher's norm layers in eval
+       mode, and every ``train()`` of the algorithm (each epoch) puts the
+       rest back in train mode, so the dropout of a segmentation teacher's
+       decode and auxiliary heads (mmseg's default ``dropout_ratio=0.1``)
+       would randomise the logits and features it is distilled from; the
+       methods' authors run their teachers in eval mode. A forward pre-hook
+       on each dropout module of the teacher sets it to eval mode before it
+       runs, whichever part of the teacher the algorithm calls. A teacher
+       trained along (``teacher_trainable=True``) keeps its dropout.
 
     Args:
         allow_log_only_keys (bool): Allow ``distill_losses`` keys without
@@ -108,11 +119,15 @@ class CheckedDistiller(ConfigurableDistiller):
 
     def prepare_from_teacher(self, model: nn.Module) -> None:
         """Check the teacher's weights, check and initialise the teacher
-        recorders."""
+        recorders, keep a frozen teacher's dropout in eval mode."""
         if not self.allow_random_teacher:
             self._check_teacher_weights(model)
         self._check_sources(self.teacher_recorders, model, 'teacher')
         super().prepare_from_teacher(model)
+        if not any(p.requires_grad for p in model.parameters()):
+            for module in model.modules():
+                if isinstance(module, _DropoutNd):
+                    module.register_forward_pre_hook(_eval_mode)
 
     @staticmethod
     def _check_teacher_weights(teacher: nn.Module) -> None:
@@ -186,6 +201,12 @@ class CheckedDistiller(ConfigurableDistiller):
                     'before the backward pass so the weights and optimizer '
                     'state stay as they were. Lower the loss weight or the '
                     'learning rate, or check the recorded features.')
+
+
+def _eval_mode(module: nn.Module, args: tuple) -> None:
+    """Forward pre-hook: run ``module`` in eval mode (see item 5 of
+    :class:`CheckedDistiller`)."""
+    module.eval()
 
 
 def allow_random_teacher(model_cfg: Dict) -> None:
