@@ -1,5 +1,5 @@
 # Copyright (c) mmkd_ext contributors. All rights reserved.
-from typing import Optional
+from typing import Union
 
 import torch
 import torch.nn as nn
@@ -76,11 +76,12 @@ class CanKDLoss(nn.Module):
         residual (bool): Add the student map to the attended features.
             Defaults to True.
         loss_weight (float): :math:`\mu`. Defaults to 5.0.
-        chunk_size (int, optional): Queries per chunk for the softmax
-            affinities on the chunked path (CPU, or CUDA inputs no fused
-            kernel takes); ``None``: the direct form on every device.
-            Two (B, chunk_size, M) blocks are alive at a time; larger
-            chunks run closer to the full form's speed. Defaults to 4096.
+        chunk_size (int | str, optional): Queries per chunk for the
+            softmax affinities on the chunked path (CPU, or CUDA inputs no
+            fused kernel takes); ``'auto'``: chosen from the map size (see
+            :func:`~mmkd_ext.models.utils.attention.auto_chunk_size`);
+            ``None``: the direct form on every device. Defaults to
+            ``'auto'``.
 
     Shapes:
         - s_feature: (B, C, H, W), student map.
@@ -95,7 +96,7 @@ class CanKDLoss(nn.Module):
                  pool_size: int = 2,
                  residual: bool = True,
                  loss_weight: float = 5.0,
-                 chunk_size: Optional[int] = 4096) -> None:
+                 chunk_size: Union[int, str, None] = 'auto') -> None:
         super().__init__()
         if affinity not in self.affinities:
             raise ValueError(f'CanKDLoss: affinity must be one of '
@@ -106,9 +107,11 @@ class CanKDLoss(nn.Module):
         if not isinstance(pool_size, int) or pool_size < 1:
             raise ValueError(f'CanKDLoss: pool_size must be a positive int, '
                              f'got {pool_size!r}')
-        if chunk_size is not None and chunk_size < 1:
-            raise ValueError(f'CanKDLoss: chunk_size must be None or '
-                             f'positive, got {chunk_size!r}')
+        if chunk_size not in (None, 'auto') and (
+                isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
+                or chunk_size < 1):
+            raise ValueError(f"CanKDLoss: chunk_size must be a positive int, "
+                             f"'auto' or None, got {chunk_size!r}")
         self.in_channels = in_channels
         self.inter_channels = max(in_channels // 2, 1)
         self.affinity = affinity

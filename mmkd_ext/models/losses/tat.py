@@ -118,7 +118,7 @@ def tat_reconfigure(q: Tensor,
                     k: Tensor,
                     v: Tensor,
                     groups: int = 1,
-                    chunk_size: Optional[int] = 1024,
+                    chunk_size: Union[int, str, None] = 'auto',
                     return_map: bool = False
                     ) -> Tuple[Tensor, Optional[Tensor]]:
     r"""Reconfigure the student: :math:`f_s' = \mathrm{softmax}_j(q_i \cdot
@@ -134,9 +134,10 @@ def tat_reconfigure(q: Tensor,
         k (Tensor): Keys (B, C, *S), the embedded teacher.
         v (Tensor): Values (B, C, *S), the embedded student.
         groups (int): G, a divisor of C. Defaults to 1.
-        chunk_size (int, optional): Query chunk of
-            :func:`~mmkd_ext.models.utils.softmax_attention` (``None``: the
-            direct form). Defaults to 1024.
+        chunk_size (int | str, optional): Query chunk of
+            :func:`~mmkd_ext.models.utils.softmax_attention` (``'auto'``:
+            chosen from the number of positions; ``None``: the direct
+            form). Defaults to ``'auto'``.
         return_map (bool): Also return the TaT map, computed directly
             (materialised) and used for the output. Defaults to False.
 
@@ -277,8 +278,9 @@ class TaTLoss(nn.Module):
             segmentation distiller. Defaults to False (batch statistics, as
             their ImageNet code).
         loss_weight (float): w. Defaults to 1.0.
-        chunk_size (int, optional): Query chunk size on the chunked path;
-            None computes the direct form. Defaults to 1024.
+        chunk_size (int | str, optional): Query chunk size on the chunked
+            path (``'auto'``: chosen from the number of positions); None
+            computes the direct form. Defaults to ``'auto'``.
     """
 
     def __init__(self,
@@ -289,7 +291,7 @@ class TaTLoss(nn.Module):
                  groups: int = 1,
                  per_sample_norm: bool = False,
                  loss_weight: float = 1.0,
-                 chunk_size: Optional[int] = 1024) -> None:
+                 chunk_size: Union[int, str, None] = 'auto') -> None:
         super().__init__()
         if groups < 1 or teacher_channels % groups:
             raise ValueError(f'TaTLoss: teacher_channels={teacher_channels} '
@@ -363,7 +365,7 @@ class TaTPatchGroupLoss(nn.Module):
                  channels: Optional[int] = None,
                  feat_size: Optional[IntPair] = None,
                  loss_weight: float = 1.0,
-                 chunk_size: Optional[int] = 1024) -> None:
+                 chunk_size: Union[int, str, None] = 'auto') -> None:
         super().__init__()
         self.patch_counts = _pair(patch_counts, 'patch_counts',
                                   'TaTPatchGroupLoss')
@@ -451,7 +453,7 @@ class TaTAnchorPointLoss(nn.Module):
                  anchor_counts: IntPair,
                  feat_size: Optional[IntPair] = None,
                  loss_weight: float = 1.0,
-                 chunk_size: Optional[int] = 1024) -> None:
+                 chunk_size: Union[int, str, None] = 'auto') -> None:
         super().__init__()
         self.anchor_counts = _pair(anchor_counts, 'anchor_counts',
                                    'TaTAnchorPointLoss')
@@ -554,7 +556,7 @@ class TaTSegLoss(nn.Module):
                  feat_size: Optional[IntPair] = None,
                  log_terms: bool = True,
                  log_prefix: str = 'distill.tat_',
-                 chunk_size: Optional[int] = 1024) -> None:
+                 chunk_size: Union[int, str, None] = 'auto') -> None:
         super().__init__()
         self.embedding = TaTEmbedding(student_channels, teacher_channels,
                                       kernel_size, True, per_sample_norm,

@@ -35,7 +35,7 @@ worker threads only when set before they exist, which a library cannot
 ensure. The chunked path is equally fast either way.
 """
 import math
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -86,27 +86,68 @@ def _as_3d(x: Tensor, batch: torch.Size) -> Tensor:
     return x.expand(batch + x.shape[-2:]).reshape((-1, ) + x.shape[-2:])
 
 
+#: Fewest query rows per chunk that ``chunk_size='auto'`` uses: thinner
+#: blocks make the matrix products of a chunk less efficient.
+MIN_AUTO_CHUNK = 512
+#: Memory of the chunked path's probability blocks (the kept ones and the
+#: two live ones), as a fraction of one full (batch, N, M) matrix. The
+#: direct form's extra peak is ~2.3 such matrices (measured at CanKD's
+#: RetinaNet P3 size): half a matrix keeps the chunked path's extra peak
+#: at ~0.28 of the direct form's, below the 1/3 it is meant to stay under.
+KEPT_BUDGET = 0.5
+
+
+def auto_chunk_size(n: int) -> int:
+    """Queries per chunk for ``chunk_size='auto'``, from the number of
+    queries ``n`` alone: a sixteenth of them (the two live blocks then take
+    a quarter of the :data:`KEPT_BUDGET`, leaving the rest for kept
+    blocks), at least :data:`MIN_AUTO_CHUNK`. With at most two such chunks
+    (``n <= 2 * MIN_AUTO_CHUNK``), no chunk could be kept and the matrix is
+    small: the result, ``n``, selects the direct form.
+    """
+    if n <= 2 * MIN_AUTO_CHUNK:
+        return n
+    return max(-(-n // 16), MIN_AUTO_CHUNK)
+
+
+def kept_rows(n: int, chunk_size: int) -> int:
+    """Query rows (whole chunks, the first ones) whose probability blocks
+    the chunked path keeps from the forward to the backward pass: as many
+    as fit in :data:`KEPT_BUDGET` of the ``n`` rows beside the two live
+    blocks. A kept chunk skips the recomputation of its logits, one of the
+    seven (chunk, M) matrix products of a chunk, in the backward pass.
+    """
+    if chunk_size >= n:
+        return 0
+    budget = int(KEPT_BUDGET * n) - 2 * chunk_size
+    return max(budget, 0) // chunk_size * chunk_size
+
+
 def _chunked_forward(q: Tensor, k: Tensor, v: Tensor, scale: float,
-                     chunk_size: int) -> tuple:
-    """3-d output (B', N, dv) and row log-sum-exp of the logits (B', N, 1),
-    B' the product of the broadcast batch dimensions."""
+                     chunk_size: int, keep: int = 0) -> tuple:
+    """3-d output (B', N, dv), row maximum and sum of the exponentials
+    (B', N, 1) and the exponential blocks of the first ``keep`` rows, B' the
+    product of the broadcast batch dimensions."""
     batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
     q, k, v = (_as_3d(x, batch) for x in (q, k, v))
+    if scale != 1.0:
+        q = q * scale
     n = q.shape[1]
     out = q.new_empty(q.shape[:2] + v.shape[2:])
-    lse = q.new_empty(q.shape[:2] + (1, ))
+    row_max = q.new_empty(q.shape[:2] + (1, ))
+    row_sum = torch.empty_like(row_max)
     k_t = k.transpose(1, 2)
+    kept = []
     for start in range(0, n, chunk_size):
         rows = slice(start, start + chunk_size)
-        prob = torch.bmm(q[:, rows], k_t)
-        if scale != 1.0:
-            prob.mul_(scale)
-        row_max = prob.amax(dim=-1, keepdim=True)
-        _exp_flush_(prob.sub_(row_max))
-        row_sum = prob.sum(dim=-1, keepdim=True)
-        torch.bmm(prob, v, out=out[:, rows]).div_(row_sum)
-        torch.add(row_max, row_sum.log_(), out=lse[:, rows])
-    return out, lse
+        exp = torch.bmm(q[:, rows], k_t)
+        torch.amax(exp, dim=-1, keepdim=True, out=row_max[:, rows])
+        _exp_flush_(exp.sub_(row_max[:, rows]))
+        torch.sum(exp, dim=-1, keepdim=True, out=row_sum[:, rows])
+        torch.bmm(exp, v, out=out[:, rows]).div_(row_sum[:, rows])
+        if start < keep:
+            kept.append(exp)
+    return out, row_max, row_sum, kept
 
 
 def _chunked_attention(q: Tensor, k: Tensor, v: Tensor, scale: float,
@@ -119,15 +160,18 @@ def _chunked_attention(q: Tensor, k: Tensor, v: Tensor, scale: float,
 
 class _ChunkedSoftmaxAttention(torch.autograd.Function):
     """Query-chunked softmax attention whose backward recomputes the
-    probabilities of each chunk from the saved log-sum-exp."""
+    probabilities of the chunks not kept from the forward pass."""
 
     @staticmethod
     def forward(ctx, q: Tensor, k: Tensor, v: Tensor, scale: float,
-                chunk_size: int) -> Tensor:
+                chunk_size: int, keep: int) -> Tensor:
         batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2],
                                        v.shape[:-2])
-        out, lse = _chunked_forward(q, k, v, scale, chunk_size)
-        ctx.save_for_backward(q, k, v, out, lse)
+        out, row_max, row_sum, kept = _chunked_forward(
+            q, k, v, scale, chunk_size, keep)
+        ctx.save_for_backward(q, k, v, out, row_max, row_sum)
+        # Intermediate blocks (not inputs or outputs): held by the context.
+        ctx.kept = kept
         ctx.scale, ctx.chunk_size, ctx.batch = scale, chunk_size, batch
         return out.reshape(batch + out.shape[1:])
 
@@ -141,36 +185,41 @@ class _ChunkedSoftmaxAttention(torch.autograd.Function):
 
     @staticmethod
     def _backward(ctx, grad_out: Tensor) -> tuple:
-        q_in, k_in, v_in, out, lse = ctx.saved_tensors
+        q_in, k_in, v_in, out, row_max, row_sum = ctx.saved_tensors
         need_q, need_k, need_v = ctx.needs_input_grad[:3]
-        scale, batch = ctx.scale, ctx.batch
+        scale, batch, kept = ctx.scale, ctx.batch, ctx.kept
         q, k, v = (_as_3d(x, batch) for x in (q_in, k_in, v_in))
+        q_s = q * scale if scale != 1.0 else q
         grad_out = grad_out.reshape(out.shape)
         k_t, v_t = k.transpose(1, 2), v.transpose(1, 2)
-        # D_i = sum_c dO_ic O_ic = sum_j P_ij dP_ij
-        delta = (grad_out * out).sum(dim=-1, keepdim=True)
+        # With P = E / r (E the flushed exponentials, r their row sum):
+        # dV = E^T (dO / r), dS = P * (dP - D) = E * ((dO / r) v^T - D / r),
+        # D_i = sum_c dO_ic O_ic = sum_j P_ij dP_ij: no pass over a block
+        # for the normalisation.
+        grad_r = grad_out / row_sum
+        delta_r = (grad_r * out).sum(dim=-1, keepdim=True)
         grad_q = torch.empty_like(q) if need_q else None
         grad_k = torch.zeros_like(k) if need_k else None
         grad_v = torch.zeros_like(v) if need_v else None
-        for start in range(0, q.shape[1], ctx.chunk_size):
+        for index, start in enumerate(range(0, q.shape[1], ctx.chunk_size)):
             rows = slice(start, start + ctx.chunk_size)
-            q_c, grad_c = q[:, rows], grad_out[:, rows]
-            prob = torch.bmm(q_c, k_t)
-            if scale != 1.0:
-                prob.mul_(scale)
-            _exp_flush_(prob.sub_(lse[:, rows]))
+            q_c, grad_c = q_s[:, rows], grad_r[:, rows]
+            if index < len(kept):
+                exp = kept[index]
+            else:
+                exp = torch.bmm(q_c, k_t)
+                _exp_flush_(exp.sub_(row_max[:, rows]))
             if need_v:
-                grad_v.baddbmm_(prob.transpose(1, 2), grad_c)
+                grad_v.baddbmm_(exp.transpose(1, 2), grad_c)
             if need_q or need_k:
-                # dS = P * (dP - D), dP = dO v^T
                 grad_s = torch.bmm(grad_c, v_t)
-                grad_s.sub_(delta[:, rows]).mul_(prob)
-                if scale != 1.0:
-                    grad_s.mul_(scale)
+                grad_s.sub_(delta_r[:, rows]).mul_(exp)
                 if need_q:
                     torch.bmm(grad_s, k, out=grad_q[:, rows])
                 if need_k:
                     grad_k.baddbmm_(grad_s.transpose(1, 2), q_c)
+        if need_q and scale != 1.0:
+            grad_q.mul_(scale)
 
         def back(grad, x):
             if grad is None:
@@ -178,7 +227,7 @@ class _ChunkedSoftmaxAttention(torch.autograd.Function):
             return grad.reshape(batch + x.shape[-2:]).sum_to_size(x.shape)
 
         return (back(grad_q, q_in), back(grad_k, k_in), back(grad_v, v_in),
-                None, None)
+                None, None, None)
 
 
 def _sdpa_by_default(q: Tensor) -> bool:
@@ -209,7 +258,7 @@ def softmax_attention(q: Tensor,
                       k: Tensor,
                       v: Tensor,
                       scale: float = 1.0,
-                      chunk_size: Optional[int] = 1024,
+                      chunk_size: Union[int, str, None] = 'auto',
                       use_sdpa: Optional[bool] = None) -> Tensor:
     """``softmax_j(q_i . k_j * scale) v_j`` without storing the (N, M) matrix.
 
@@ -219,10 +268,11 @@ def softmax_attention(q: Tensor,
         v (Tensor): Values, shape (..., M, dv).
         scale (float): Multiplier of the logits. CanKD and TaT use 1.0 (no
             ``1/sqrt(d)``), which must be passed explicitly to SDPA.
-        chunk_size (int, optional): Queries per chunk on the chunked path
-            (a value >= N: the direct form). ``None``: the direct form on
-            every device (a reference; the fused kernel only if
-            ``use_sdpa=True``). Defaults to 1024.
+        chunk_size (int | str, optional): Queries per chunk on the chunked
+            path (a value >= N: the direct form); ``'auto'``: from N, see
+            :func:`auto_chunk_size`. ``None``: the direct form on every
+            device (a reference; the fused kernel only if
+            ``use_sdpa=True``). Defaults to ``'auto'``.
         use_sdpa (bool, optional): ``True``: always call torch's
             ``scaled_dot_product_attention`` (whichever kernel it picks);
             ``False``: never. ``None`` (default): call it on CUDA when a
@@ -249,6 +299,13 @@ def softmax_attention(q: Tensor,
             return F.scaled_dot_product_attention(fused_q, fused_k, fused_v,
                                                   scale=scale)
     n = q.shape[-2]
+    if chunk_size == 'auto':
+        chunk_size = auto_chunk_size(n)
+    elif chunk_size is not None and (isinstance(chunk_size, bool) or
+                                     not isinstance(chunk_size, int)
+                                     or chunk_size < 1):
+        raise ValueError("softmax_attention: chunk_size must be a positive "
+                         f"int, 'auto' or None, got {chunk_size!r}")
     if chunk_size is None or chunk_size >= n:
         return direct_softmax_attention(q, k, v, scale)
     # The chunked path computes in float32 at least, with autocast off:
@@ -266,7 +323,8 @@ def softmax_attention(q: Tensor,
     with torch.autocast(device, enabled=False):
         if torch.is_grad_enabled() and (q.requires_grad or k.requires_grad
                                         or v.requires_grad):
-            out = _ChunkedSoftmaxAttention.apply(q, k, v, scale, chunk_size)
+            out = _ChunkedSoftmaxAttention.apply(q, k, v, scale, chunk_size,
+                                                 kept_rows(n, chunk_size))
         else:
             out = _chunked_attention(q, k, v, scale, chunk_size)
     return out if autocast else out.to(result_dtype)
