@@ -149,6 +149,10 @@ def main() -> None:
     parser.add_argument('--baseline', help='attention.py of the "before" '
                         'variant')
     parser.add_argument('--repeat', type=int, default=3)
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch threads (default: torch\'s); 1 on a '
+                        'machine shared with other jobs, where the CPU-time '
+                        'ratio is then the reliable one')
     parser.add_argument('--flush', action='store_true',
                         help='flush subnormal floats to zero')
     parser.add_argument('--no-memory', dest='memory', action='store_false')
@@ -161,6 +165,8 @@ def main() -> None:
     # threads created after it (torch's intra-op pool) inherit it.
     warnings.filterwarnings('ignore', 'The value of the smallest subnormal')
     torch.set_flush_denormal(args.flush)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     sys.path.insert(0, ROOT)
     if args.child:
         child(args)
@@ -173,7 +179,7 @@ def main() -> None:
           f'{args.flush}, {args.repeat} rounds; load average '
           f'{" ".join(f"{x:.1f}" for x in os.getloadavg())}')
     print(f'{"case":10s} {"direct s":>8s} ' + ' '.join(
-        f'{v + " speed [range]":>22s} {v + " mem":>9s}'
+        f'{v + ": speed [range]":>24s} {"cpu":>6s} {"mem":>5s}'
         for v in args.variants))
     for name in args.cases:
         mem = {}
@@ -184,26 +190,29 @@ def main() -> None:
                        ['--baseline', args.baseline]
                        if args.baseline else []) + (
                        ['--chunk-size', str(args.chunk_size)]
-                       if args.chunk_size else [])
+                       if args.chunk_size else []) + (
+                       ['--threads', str(args.threads)]
+                       if args.threads else [])
             out = subprocess.run(cmd, env=MEMORY_ENV, capture_output=True,
                                  text=True, check=True)
             mem[variant] = json.loads(out.stdout.splitlines()[-1])['extra']
         steps = [make_step(v, name, args.chunk_size, args.baseline)
                  for v in variants]
-        medians, _, _, rounds = interleaved(steps, args.repeat)
+        medians, _, cpu, rounds = interleaved(steps, args.repeat)
         cells = []
         for i, variant in enumerate(args.variants, 1):
             speed = [d / t for d, t in zip(rounds[0], rounds[i])]
-            mem_ratio = (f'{mem[variant] / mem["direct"]:9.2f}'
-                         if mem else f'{"-":>9s}')
-            cells.append(f'{statistics.median(speed):9.2f}x '
-                         f'[{min(speed):.2f}-{max(speed):.2f}]'
-                         f'{"":3s} {mem_ratio}')
+            mem_ratio = (f'{mem[variant] / mem["direct"]:5.2f}'
+                         if mem else f'{"-":>5s}')
+            cells.append(f'{statistics.median(speed):5.2f}x '
+                         f'[{min(speed):.2f}-{max(speed):.2f}] '
+                         f'{1 / cpu[i]:5.2f}x {mem_ratio}')
         print(f'{name:10s} {medians[0]:8.2f} ' + ' '.join(cells),
               f' load {os.getloadavg()[0]:.1f}', flush=True)
-    print('speed: direct time / variant time, median [min-max] over the '
-          'rounds (> 1: faster than direct); mem: extra peak memory of one '
-          'forward + backward / the direct form\'s.')
+    print('speed: direct wall time / variant wall time, median [min-max] '
+          'over the rounds (> 1: faster than direct); cpu: the same for the '
+          'process CPU time (median of the per-round ratios); mem: extra '
+          'peak memory of one forward + backward / the direct form\'s.')
 
 
 if __name__ == '__main__':

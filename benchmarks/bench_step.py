@@ -33,6 +33,7 @@ import os.path as osp
 import statistics
 import sys
 import tempfile
+import warnings
 from typing import Callable, Dict
 
 import torch
@@ -155,6 +156,7 @@ def main() -> None:
     parser.add_argument('--repeat', type=int, default=3,
                         help='timed rounds after a warm-up round')
     args = parser.parse_args()
+    warnings.filterwarnings('ignore', 'pkg_resources is deprecated')
     sys.path.insert(0, ROOT)
     print(f'CPU, {torch.get_num_threads()} threads, {args.repeat} rounds; '
           'load average ' +

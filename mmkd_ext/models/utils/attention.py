@@ -11,13 +11,18 @@ same gradients without keeping it:
   memory-efficient kernels, which never store the matrix), when one of its
   fused kernels takes the inputs (its math fallback would materialise the
   matrix: the chunked path below is used then);
-* elsewhere, the queries are processed in chunks. Only the output and the
-  row-wise log-sum-exp of the logits are kept; the backward pass recomputes
-  each chunk's probabilities from them and applies the softmax-attention
-  gradient chunk by chunk (the flash-attention backward), so at most two
-  ``(chunk_size, M)`` blocks are alive at any time. This costs one extra
-  ``q k^T`` product per chunk (7 matrix products instead of 6), against two
-  extra products and a second softmax for recomputation by checkpointing.
+* elsewhere, the queries are processed in chunks. The forward pass keeps
+  the output, the row maxima of the logits and the row sums of their
+  exponentials, and the exponential blocks of the first chunks, as many as
+  fit beside the two live blocks in :data:`KEPT_BUDGET` (half) of one full
+  matrix; the backward pass takes those, recomputes the others (one extra
+  ``q k^T`` product per chunk not kept: 7 matrix products instead of 6,
+  against two extra products and a second softmax for recomputation by
+  checkpointing) and applies the softmax-attention gradient chunk by chunk
+  (the flash-attention backward). ``chunk_size='auto'`` (the default) takes
+  a sixteenth of the queries per chunk, at least :data:`MIN_AUTO_CHUNK`,
+  and the direct form for at most twice that many (:func:`auto_chunk_size`):
+  a rule on the memory budget and the map size, not on one CPU's timings.
   Probabilities below eps**2 of their row are computed as exact zeros
   (below the rounding of the row sum; see :func:`_exp_flush_`), which keeps
   the CPU off subnormal arithmetic.
@@ -25,14 +30,39 @@ same gradients without keeping it:
 Both paths equal :func:`direct_softmax_attention` (the plain formula) in
 value and gradient up to floating-point rounding; the tests check this.
 
-The CPU does not use torch's fused kernel by default. With subnormal floats
-flushed it is the fastest (2 threads, B = 2, d = 512, float32, forward +
-backward at 16384 positions: 12.7 s against 15.3 s chunked and 20-25 s
-direct), but its backward has no guard against subnormals: with CanKD's
-and TaT's unscaled, peaked logits it takes 13.5 s instead of 0.6 s at 4096
-positions. Flushing (``torch.set_flush_denormal(True)``) reaches torch's
-worker threads only when set before they exist, which a library cannot
-ensure. The chunked path is equally fast either way.
+Where the CPU time goes (issue 19; AMD EPYC, Zen 4, 2 vCPUs under KVM,
+float32, forward + backward, no ``1/sqrt(d)``; ``benchmarks/
+bench_attention.py``; measured on a machine shared with other jobs, load
+average 7-11 on its 2 cores, so only ratios of variants run in turns mean
+anything). At CanKD's RetinaNet P3 size (B = 2, 16800 x 4200, gaussian:
+d = 256, dv = 128), per-operation timers over all chunks (one pass over the
+whole (B, N, M) matrix each): the ``q k^T`` product 2.1 s, the ``P v``
+product 1.0 s, each elementwise pass (maximum, subtraction, clamp,
+threshold, sum) 0.08 s, the clamped ``exp`` 0.28 s (1.0 s unclamped: the
+exponentials that underflow take the slow path), ``torch.softmax`` on the
+same blocks 0.7 s. The direct form costs six such products (2.1 + 1.0
+forward, 1.0 + 1.0 + 2.1 + 2.1 backward) and the softmax; recomputing every
+chunk adds a seventh product of 2.1 s (+23%), while the elementwise passes
+cost about the same in both forms (~1 s): the recomputation, not the
+elementwise passes, made the chunked path 0.75-0.84x of the direct form
+(issue 19: 0.81x / 0.75x on an idle machine). Keeping blocks removes part
+of it, as far as the memory target allows (the extra peak at most 1/3 of
+the direct form's); the measured effect is in the table below. No
+elementwise pass was dropped: the clamp keeps ``exp`` off its slow path on
+this AMD CPU, and the threshold (exact zeros instead of tiny normal
+numbers, whose products with small gradients can be subnormal) protects
+the matrix products on Intel CPUs, where subnormal operands are slow; each
+costs ~1% here.
+
+Extra peak memory of one forward + backward at that size, relative to
+the direct form's (deterministic, unlike the times): kept blocks and
+``'auto'`` 0.23, the former path (chunks of 4096, nothing kept) 0.27.
+
+The CPU does not use torch's fused kernel by default. Its backward has no
+guard against subnormals (with CanKD's and TaT's unscaled, peaked logits:
+13.5 s instead of 0.6 s at 4096 positions, measured earlier), and flushing
+(``torch.set_flush_denormal(True)``) reaches torch's worker threads only
+when set before they exist, which a library cannot ensure.
 """
 import math
 from typing import Optional, Union
@@ -62,19 +92,18 @@ def direct_softmax_attention(q: Tensor, k: Tensor, v: Tensor,
 
 
 def _exp_flush_(x: Tensor) -> Tensor:
-    """In-place ``exp`` of logits minus their row maximum (forward) or row
-    log-sum-exp (backward), both <= 0, with exact zeros for results below
-    eps**2 (float32: 1.4e-14; the blocks are float32 or float64, see
-    :func:`softmax_attention`).
+    """In-place ``exp`` of logits minus their row maximum (<= 0), with exact
+    zeros for results below eps**2 (float32: 1.4e-14; the blocks are
+    float32 or float64, see :func:`softmax_attention`).
 
-    The row sums are >= 1 (forward: the maximum gives exp(0)) or = 1
-    (backward: probabilities), so all the dropped terms of a row together
-    (< M * eps**2) stay below the rounding of its sum (eps) for any
-    M < 1/eps (8e6 keys in float32). Without this, peaked affinities
-    (CanKD's 'gaussian': logits x_i . y_j over 256 channels) fill the blocks
-    with subnormal numbers (exp below -87 in float32, and their products in
-    the backward pass), which CPUs process many times slower. The clamp
-    keeps ``exp`` itself off its slow paths (underflow, -inf).
+    The row sums are >= 1 (the maximum gives exp(0)), so all the dropped
+    terms of a row together (< M * eps**2) stay below the rounding of its
+    sum (eps) for any M < 1/eps (8e6 keys in float32). Without this, peaked
+    affinities (CanKD's 'gaussian': logits x_i . y_j over 256 channels)
+    fill the blocks with subnormal numbers (exp below -87 in float32, and
+    their products in the backward pass), which CPUs process many times
+    slower. The clamp keeps ``exp`` itself off its slow paths (underflow,
+    -inf).
     """
     log_eps2 = 2 * math.log(torch.finfo(x.dtype).eps)
     x.clamp_(min=log_eps2 - 1).exp_()
