@@ -248,83 +248,34 @@ def test_chunked_attention_under_autocast():
         assert_as_accurate_as(chunked, direct, reference)
 
 
-def test_kept_rows_budget():
-    """Whole chunks are kept, and kept rows plus the two live blocks stay
-    within the budget; nothing is kept where the chunk covers all queries
-    (the direct form) or where the live blocks fill the budget."""
-    budget = attention_mod.KEPT_BUDGET
-    for n, chunk in ((37, 1), (37, 4), (160, 8), (16800, 1050), (100, 40)):
-        keep = attention_mod.kept_rows(n, chunk)
-        assert keep % chunk == 0
-        assert keep == 0 or keep + 2 * chunk <= budget * n
-        assert keep + 3 * chunk > budget * n  # no further chunk fits
-    assert attention_mod.kept_rows(16800, 1050) == 6 * 1050
-    assert attention_mod.kept_rows(37, 37) == 0
-    assert attention_mod.kept_rows(37, 100) == 0
-
-
-@pytest.mark.parametrize('keep', ['none', 'some', 'all'])
-def test_kept_blocks_are_not_recomputed(monkeypatch, keep):
-    """Chunks kept from the forward pass skip the recomputation of their
-    probabilities in backward (one exponential pass per chunk: 5 forward,
-    then one per chunk not kept); values and gradients equal the direct
-    form whichever chunks are kept."""
-    n, chunk = 37, 8
-    rows = dict(none=0, some=16, all=40)[keep]
-    monkeypatch.setattr(attention_mod, 'kept_rows', lambda *a: rows)
-    calls = []
-    real = attention_mod._exp_flush_
-
-    def count(x):
-        calls.append(x.shape)
-        return real(x)
-
-    monkeypatch.setattr(attention_mod, '_exp_flush_', count)
-    gen = torch.Generator().manual_seed(8)
-    q = _channels_last_view(2, n, 5, gen)
-    k = _channels_last_view(2, 11, 5, gen)
-    v = _channels_last_view(2, 11, 3, gen)
-    grad_out = torch.randn(2, n, 3, generator=gen, dtype=torch.float64)
-    results = []
-    for fn in (lambda *a: softmax_attention(*a, scale=0.7, chunk_size=chunk),
-               lambda *a: direct_softmax_attention(*a, scale=0.7)):
-        inputs = [x.detach().requires_grad_(True) for x in (q, k, v)]
-        out = fn(*inputs)
-        results.append([out] +
-                       list(torch.autograd.grad(out, inputs, grad_out)))
-    assert len(calls) == 5 + dict(none=5, some=3, all=0)[keep]
-    for got, want in zip(*results):
-        assert_close_normwise(got, want, n_terms=5 + 11 + n)
-
-
 def test_auto_chunk_size_from_the_number_of_queries(monkeypatch):
-    """'auto' (the default): the direct form up to two minimal chunks,
-    then an eighth of the queries per chunk, never fewer than the minimum;
-    the chunk passed on is the one chosen."""
+    """'auto' (the default): the direct form up to the minimal chunk, then
+    a quarter of the queries per chunk, never fewer than the minimum; the
+    chunk passed on is the one chosen."""
     small = attention_mod.MIN_AUTO_CHUNK
-    assert attention_mod.auto_chunk_size(2 * small) == 2 * small
-    assert attention_mod.auto_chunk_size(2 * small + 1) == small
-    assert attention_mod.auto_chunk_size(16800) == 1050
-    assert attention_mod.auto_chunk_size(16384) == 1024
+    assert attention_mod.auto_chunk_size(small) == small
+    assert attention_mod.auto_chunk_size(small + 1) == small
+    assert attention_mod.auto_chunk_size(16800) == 4200
+    assert attention_mod.auto_chunk_size(16384) == 4096
     chosen = []
     real = attention_mod._ChunkedSoftmaxAttention.apply
 
-    def record(q, k, v, scale, chunk_size, keep):
-        chosen.append((chunk_size, keep))
-        return real(q, k, v, scale, chunk_size, keep)
+    def record(q, k, v, scale, chunk_size):
+        chosen.append(chunk_size)
+        return real(q, k, v, scale, chunk_size)
 
     monkeypatch.setattr(attention_mod._ChunkedSoftmaxAttention, 'apply',
                         record)
     monkeypatch.setattr(attention_mod, 'MIN_AUTO_CHUNK', 4)
     gen = torch.Generator().manual_seed(9)
     q, k, v = (torch.randn(2, n, 3, generator=gen, dtype=torch.float64,
-                           requires_grad=True) for n in (80, 9, 9))
+                           requires_grad=True) for n in (37, 9, 9))
     out = softmax_attention(q, k, v)
-    assert chosen == [(5, 30)]  # 80 / 16; 40 - 2 x 5 rows kept
+    assert chosen == [10]  # ceil(37 / 4)
     assert_close_normwise(out, direct_softmax_attention(q, k, v),
-                          n_terms=3 + 9)
-    softmax_attention(q[:, :8], k, v)  # 8 = 2 x 4 queries: direct
-    assert len(chosen) == 1
+                          n_terms=3 + 9 + 37)
+    softmax_attention(q[:, :4], k, v)  # 4 queries: the direct form
+    assert chosen == [10]
 
 
 @pytest.mark.parametrize('chunk_size', [0, -3, 2.5, 'big', True])

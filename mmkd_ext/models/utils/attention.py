@@ -11,18 +11,17 @@ same gradients without keeping it:
   memory-efficient kernels, which never store the matrix), when one of its
   fused kernels takes the inputs (its math fallback would materialise the
   matrix: the chunked path below is used then);
-* elsewhere, the queries are processed in chunks. The forward pass keeps
-  the output, the row maxima of the logits and the row sums of their
-  exponentials, and the exponential blocks of the first chunks, as many as
-  fit beside the two live blocks in :data:`KEPT_BUDGET` (half) of one full
-  matrix; the backward pass takes those, recomputes the others (one extra
-  ``q k^T`` product per chunk not kept: 7 matrix products instead of 6,
-  against two extra products and a second softmax for recomputation by
-  checkpointing) and applies the softmax-attention gradient chunk by chunk
-  (the flash-attention backward). ``chunk_size='auto'`` (the default) takes
-  a sixteenth of the queries per chunk, at least :data:`MIN_AUTO_CHUNK`,
-  and the direct form for at most twice that many (:func:`auto_chunk_size`):
-  a rule on the memory budget and the map size, not on one CPU's timings.
+* elsewhere, the queries are processed in chunks. Only the output and the
+  row-wise log-sum-exp of the logits are kept; the backward pass recomputes
+  each chunk's probabilities from them and applies the softmax-attention
+  gradient chunk by chunk (the flash-attention backward), so at most two
+  ``(chunk_size, M)`` blocks are alive at any time. This costs one extra
+  ``q k^T`` product per chunk (7 matrix products instead of 6), against two
+  extra products and a second softmax for recomputation by checkpointing.
+  ``chunk_size='auto'`` (the default) takes a quarter of the queries per
+  chunk, at least :data:`MIN_AUTO_CHUNK` (:func:`auto_chunk_size`): a rule
+  on the memory budget (two live blocks: half a full matrix) and the map
+  size, not on one CPU's timings.
   Probabilities below eps**2 of their row are computed as exact zeros
   (below the rounding of the row sum; see :func:`_exp_flush_`), which keeps
   the CPU off subnormal arithmetic.
@@ -30,39 +29,43 @@ same gradients without keeping it:
 Both paths equal :func:`direct_softmax_attention` (the plain formula) in
 value and gradient up to floating-point rounding; the tests check this.
 
-Where the CPU time goes (issue 19; AMD EPYC, Zen 4, 2 vCPUs under KVM,
-float32, forward + backward, no ``1/sqrt(d)``; ``benchmarks/
-bench_attention.py``; measured on a machine shared with other jobs, load
-average 7-11 on its 2 cores, so only ratios of variants run in turns mean
-anything). At CanKD's RetinaNet P3 size (B = 2, 16800 x 4200, gaussian:
-d = 256, dv = 128), per-operation timers over all chunks (one pass over the
-whole (B, N, M) matrix each): the ``q k^T`` product 2.1 s, the ``P v``
+Where the CPU time goes (issue 19; ``benchmarks/bench_attention.py``; AMD
+EPYC, Zen 4, 2 vCPUs under KVM, float32, forward + backward, no
+``1/sqrt(d)``; measured while other jobs shared the machine, load average
+2-11 on its 2 cores: only ratios of variants run in turns mean anything).
+At CanKD's RetinaNet P3 size (B = 2, 16800 x 4200, gaussian: d = 256,
+dv = 128), per-operation timers over all chunks (each a pass over the whole
+(B, N, M) matrix; load 11): the ``q k^T`` product 2.1 s, the ``P v``
 product 1.0 s, each elementwise pass (maximum, subtraction, clamp,
 threshold, sum) 0.08 s, the clamped ``exp`` 0.28 s (1.0 s unclamped: the
 exponentials that underflow take the slow path), ``torch.softmax`` on the
-same blocks 0.7 s. The direct form costs six such products (2.1 + 1.0
-forward, 1.0 + 1.0 + 2.1 + 2.1 backward) and the softmax; recomputing every
-chunk adds a seventh product of 2.1 s (+23%), while the elementwise passes
-cost about the same in both forms (~1 s): the recomputation, not the
-elementwise passes, made the chunked path 0.75-0.84x of the direct form
-(issue 19: 0.81x / 0.75x on an idle machine). Keeping blocks removes part
-of it, as far as the memory target allows (the extra peak at most 1/3 of
-the direct form's); the measured effect is in the table below. No
-elementwise pass was dropped: the clamp keeps ``exp`` off its slow path on
-this AMD CPU, and the threshold (exact zeros instead of tiny normal
-numbers, whose products with small gradients can be subnormal) protects
-the matrix products on Intel CPUs, where subnormal operands are slow; each
-costs ~1% here.
+same blocks 0.7 s. The direct form costs six such products and a softmax;
+the chunked path adds a seventh product of 2.1 s (+23%) while its
+elementwise passes cost about what the direct form's softmax does: the
+recomputation, not the elementwise passes, is what the chunked path loses
+(issue 19: 0.81x / 0.75x on an idle machine). No elementwise pass can go:
+the clamp keeps ``exp`` off its slow path on this AMD CPU, and the
+threshold (exact zeros instead of tiny normal numbers, whose products with
+small gradients can be subnormal) protects the matrix products on Intel
+CPUs, where subnormal operands are slow; each costs ~1% here.
 
-Extra peak memory of one forward + backward at that size, relative to
-the direct form's (deterministic, unlike the times): kept blocks and
-``'auto'`` 0.23, the former path (chunks of 4096, nothing kept) 0.27.
+Keeping the probability blocks of the first chunks for the backward pass
+(within half a matrix, skipping their recomputation) was tried and not
+kept: with 1 thread under load 2-6 it measured 1.01-1.11x the direct
+form's CPU time against 0.92-1.03x for the chunked path, but with torch's
+default 2 threads (load 3-5) 0.77x / 0.83x / 0.73x against 0.90x / 0.90x /
+0.81x (CanKD gaussian, embedded-gaussian: chunks of 1050 rows; TaT 4096
+positions: 512 rows) and 0.83x = 0.83x with CanKD chunks of 2100 rows.
 
-The CPU does not use torch's fused kernel by default. Its backward has no
-guard against subnormals (with CanKD's and TaT's unscaled, peaked logits:
-13.5 s instead of 0.6 s at 4096 positions, measured earlier), and flushing
-(``torch.set_flush_denormal(True)``) reaches torch's worker threads only
-when set before they exist, which a library cannot ensure.
+The CPU does not use torch's fused kernel by default. With subnormals
+flushed and 1 thread (load 2-3) it measured 1.51x the direct form at
+CanKD's embedded-gaussian size (the chunked path 1.13x; gaussian: dv != d,
+no fused kernel) and 0.96x at TaT's 4096 positions (chunked 1.02x). Its
+backward has no guard against subnormals (with CanKD's and TaT's unscaled,
+peaked logits: 13.5 s instead of 0.6 s at 4096 positions, measured
+earlier), and flushing (``torch.set_flush_denormal(True)``) reaches
+torch's worker threads only when set before they exist, which a library
+cannot ensure.
 """
 import math
 from typing import Optional, Union
@@ -92,18 +95,19 @@ def direct_softmax_attention(q: Tensor, k: Tensor, v: Tensor,
 
 
 def _exp_flush_(x: Tensor) -> Tensor:
-    """In-place ``exp`` of logits minus their row maximum (<= 0), with exact
-    zeros for results below eps**2 (float32: 1.4e-14; the blocks are
-    float32 or float64, see :func:`softmax_attention`).
+    """In-place ``exp`` of logits minus their row maximum (forward) or row
+    log-sum-exp (backward), both <= 0, with exact zeros for results below
+    eps**2 (float32: 1.4e-14; the blocks are float32 or float64, see
+    :func:`softmax_attention`).
 
-    The row sums are >= 1 (the maximum gives exp(0)), so all the dropped
-    terms of a row together (< M * eps**2) stay below the rounding of its
-    sum (eps) for any M < 1/eps (8e6 keys in float32). Without this, peaked
-    affinities (CanKD's 'gaussian': logits x_i . y_j over 256 channels)
-    fill the blocks with subnormal numbers (exp below -87 in float32, and
-    their products in the backward pass), which CPUs process many times
-    slower. The clamp keeps ``exp`` itself off its slow paths (underflow,
-    -inf).
+    The row sums are >= 1 (forward: the maximum gives exp(0)) or = 1
+    (backward: probabilities), so all the dropped terms of a row together
+    (< M * eps**2) stay below the rounding of its sum (eps) for any
+    M < 1/eps (8e6 keys in float32). Without this, peaked affinities
+    (CanKD's 'gaussian': logits x_i . y_j over 256 channels) fill the blocks
+    with subnormal numbers (exp below -87 in float32, and their products in
+    the backward pass), which CPUs process many times slower. The clamp
+    keeps ``exp`` itself off its slow paths (underflow, -inf).
     """
     log_eps2 = 2 * math.log(torch.finfo(x.dtype).eps)
     x.clamp_(min=log_eps2 - 1).exp_()
@@ -116,67 +120,43 @@ def _as_3d(x: Tensor, batch: torch.Size) -> Tensor:
 
 
 #: Fewest query rows per chunk that ``chunk_size='auto'`` uses: thinner
-#: blocks make the matrix products of a chunk less efficient.
-MIN_AUTO_CHUNK = 512
-#: Memory of the chunked path's probability blocks (the kept ones and the
-#: two live ones), as a fraction of one full (batch, N, M) matrix. The
-#: direct form's extra peak is ~2.3 such matrices (measured at CanKD's
-#: RetinaNet P3 size): half a matrix keeps the chunked path's extra peak
-#: at ~0.28 of the direct form's, below the 1/3 it is meant to stay under.
-KEPT_BUDGET = 0.5
+#: blocks ran slower (2 threads, TaT at 4096 positions: chunks of 512 rows
+#: 0.73x the direct form's speed, of 1024 rows 0.81x).
+MIN_AUTO_CHUNK = 1024
 
 
 def auto_chunk_size(n: int) -> int:
     """Queries per chunk for ``chunk_size='auto'``, from the number of
-    queries ``n`` alone: a sixteenth of them (the two live blocks then take
-    a quarter of the :data:`KEPT_BUDGET`, leaving the rest for kept
-    blocks), at least :data:`MIN_AUTO_CHUNK`. With at most two such chunks
-    (``n <= 2 * MIN_AUTO_CHUNK``), no chunk could be kept and the matrix is
-    small: the result, ``n``, selects the direct form.
+    queries ``n``: a quarter of them, so that the two live blocks take half
+    of one full matrix (the direct form's extra peak is ~2.3 matrices at
+    CanKD's RetinaNet P3 size: the chunked path's is then ~0.2-0.3 of it),
+    at least :data:`MIN_AUTO_CHUNK`; ``n`` (the direct form) where that is
+    all of them.
     """
-    if n <= 2 * MIN_AUTO_CHUNK:
-        return n
-    return max(-(-n // 16), MIN_AUTO_CHUNK)
-
-
-def kept_rows(n: int, chunk_size: int) -> int:
-    """Query rows (whole chunks, the first ones) whose probability blocks
-    the chunked path keeps from the forward to the backward pass: as many
-    as fit in :data:`KEPT_BUDGET` of the ``n`` rows beside the two live
-    blocks. A kept chunk skips the recomputation of its logits, one of the
-    seven (chunk, M) matrix products of a chunk, in the backward pass.
-    """
-    if chunk_size >= n:
-        return 0
-    budget = int(KEPT_BUDGET * n) - 2 * chunk_size
-    return max(budget, 0) // chunk_size * chunk_size
+    return min(n, max(-(-n // 4), MIN_AUTO_CHUNK))
 
 
 def _chunked_forward(q: Tensor, k: Tensor, v: Tensor, scale: float,
-                     chunk_size: int, keep: int = 0) -> tuple:
-    """3-d output (B', N, dv), row maximum and sum of the exponentials
-    (B', N, 1) and the exponential blocks of the first ``keep`` rows, B' the
-    product of the broadcast batch dimensions."""
+                     chunk_size: int) -> tuple:
+    """3-d output (B', N, dv) and row log-sum-exp of the logits (B', N, 1),
+    B' the product of the broadcast batch dimensions."""
     batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
     q, k, v = (_as_3d(x, batch) for x in (q, k, v))
-    if scale != 1.0:
-        q = q * scale
     n = q.shape[1]
     out = q.new_empty(q.shape[:2] + v.shape[2:])
-    row_max = q.new_empty(q.shape[:2] + (1, ))
-    row_sum = torch.empty_like(row_max)
+    lse = q.new_empty(q.shape[:2] + (1, ))
     k_t = k.transpose(1, 2)
-    kept = []
     for start in range(0, n, chunk_size):
         rows = slice(start, start + chunk_size)
-        exp = torch.bmm(q[:, rows], k_t)
-        torch.amax(exp, dim=-1, keepdim=True, out=row_max[:, rows])
-        _exp_flush_(exp.sub_(row_max[:, rows]))
-        torch.sum(exp, dim=-1, keepdim=True, out=row_sum[:, rows])
-        torch.bmm(exp, v, out=out[:, rows]).div_(row_sum[:, rows])
-        if start < keep:
-            kept.append(exp)
-    return out, row_max, row_sum, kept
+        prob = torch.bmm(q[:, rows], k_t)
+        if scale != 1.0:
+            prob.mul_(scale)
+        row_max = prob.amax(dim=-1, keepdim=True)
+        _exp_flush_(prob.sub_(row_max))
+        row_sum = prob.sum(dim=-1, keepdim=True)
+        torch.bmm(prob, v, out=out[:, rows]).div_(row_sum)
+        torch.add(row_max, row_sum.log_(), out=lse[:, rows])
+    return out, lse
 
 
 def _chunked_attention(q: Tensor, k: Tensor, v: Tensor, scale: float,
@@ -189,18 +169,15 @@ def _chunked_attention(q: Tensor, k: Tensor, v: Tensor, scale: float,
 
 class _ChunkedSoftmaxAttention(torch.autograd.Function):
     """Query-chunked softmax attention whose backward recomputes the
-    probabilities of the chunks not kept from the forward pass."""
+    probabilities of each chunk from the saved log-sum-exp."""
 
     @staticmethod
     def forward(ctx, q: Tensor, k: Tensor, v: Tensor, scale: float,
-                chunk_size: int, keep: int) -> Tensor:
+                chunk_size: int) -> Tensor:
         batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2],
                                        v.shape[:-2])
-        out, row_max, row_sum, kept = _chunked_forward(
-            q, k, v, scale, chunk_size, keep)
-        ctx.save_for_backward(q, k, v, out, row_max, row_sum)
-        # Intermediate blocks (not inputs or outputs): held by the context.
-        ctx.kept = kept
+        out, lse = _chunked_forward(q, k, v, scale, chunk_size)
+        ctx.save_for_backward(q, k, v, out, lse)
         ctx.scale, ctx.chunk_size, ctx.batch = scale, chunk_size, batch
         return out.reshape(batch + out.shape[1:])
 
@@ -214,41 +191,36 @@ class _ChunkedSoftmaxAttention(torch.autograd.Function):
 
     @staticmethod
     def _backward(ctx, grad_out: Tensor) -> tuple:
-        q_in, k_in, v_in, out, row_max, row_sum = ctx.saved_tensors
+        q_in, k_in, v_in, out, lse = ctx.saved_tensors
         need_q, need_k, need_v = ctx.needs_input_grad[:3]
-        scale, batch, kept = ctx.scale, ctx.batch, ctx.kept
+        scale, batch = ctx.scale, ctx.batch
         q, k, v = (_as_3d(x, batch) for x in (q_in, k_in, v_in))
-        q_s = q * scale if scale != 1.0 else q
         grad_out = grad_out.reshape(out.shape)
         k_t, v_t = k.transpose(1, 2), v.transpose(1, 2)
-        # With P = E / r (E the flushed exponentials, r their row sum):
-        # dV = E^T (dO / r), dS = P * (dP - D) = E * ((dO / r) v^T - D / r),
-        # D_i = sum_c dO_ic O_ic = sum_j P_ij dP_ij: no pass over a block
-        # for the normalisation.
-        grad_r = grad_out / row_sum
-        delta_r = (grad_r * out).sum(dim=-1, keepdim=True)
+        # D_i = sum_c dO_ic O_ic = sum_j P_ij dP_ij
+        delta = (grad_out * out).sum(dim=-1, keepdim=True)
         grad_q = torch.empty_like(q) if need_q else None
         grad_k = torch.zeros_like(k) if need_k else None
         grad_v = torch.zeros_like(v) if need_v else None
-        for index, start in enumerate(range(0, q.shape[1], ctx.chunk_size)):
+        for start in range(0, q.shape[1], ctx.chunk_size):
             rows = slice(start, start + ctx.chunk_size)
-            q_c, grad_c = q_s[:, rows], grad_r[:, rows]
-            if index < len(kept):
-                exp = kept[index]
-            else:
-                exp = torch.bmm(q_c, k_t)
-                _exp_flush_(exp.sub_(row_max[:, rows]))
+            q_c, grad_c = q[:, rows], grad_out[:, rows]
+            prob = torch.bmm(q_c, k_t)
+            if scale != 1.0:
+                prob.mul_(scale)
+            _exp_flush_(prob.sub_(lse[:, rows]))
             if need_v:
-                grad_v.baddbmm_(exp.transpose(1, 2), grad_c)
+                grad_v.baddbmm_(prob.transpose(1, 2), grad_c)
             if need_q or need_k:
+                # dS = P * (dP - D), dP = dO v^T
                 grad_s = torch.bmm(grad_c, v_t)
-                grad_s.sub_(delta_r[:, rows]).mul_(exp)
+                grad_s.sub_(delta[:, rows]).mul_(prob)
+                if scale != 1.0:
+                    grad_s.mul_(scale)
                 if need_q:
                     torch.bmm(grad_s, k, out=grad_q[:, rows])
                 if need_k:
                     grad_k.baddbmm_(grad_s.transpose(1, 2), q_c)
-        if need_q and scale != 1.0:
-            grad_q.mul_(scale)
 
         def back(grad, x):
             if grad is None:
@@ -256,7 +228,7 @@ class _ChunkedSoftmaxAttention(torch.autograd.Function):
             return grad.reshape(batch + x.shape[-2:]).sum_to_size(x.shape)
 
         return (back(grad_q, q_in), back(grad_k, k_in), back(grad_v, v_in),
-                None, None, None)
+                None, None)
 
 
 def _sdpa_by_default(q: Tensor) -> bool:
@@ -352,8 +324,7 @@ def softmax_attention(q: Tensor,
     with torch.autocast(device, enabled=False):
         if torch.is_grad_enabled() and (q.requires_grad or k.requires_grad
                                         or v.requires_grad):
-            out = _ChunkedSoftmaxAttention.apply(q, k, v, scale, chunk_size,
-                                                 kept_rows(n, chunk_size))
+            out = _ChunkedSoftmaxAttention.apply(q, k, v, scale, chunk_size)
         else:
             out = _chunked_attention(q, k, v, scale, chunk_size)
     return out if autocast else out.to(result_dtype)
