@@ -57,6 +57,19 @@ default 2 threads (load 3-5) 0.77x / 0.83x / 0.73x against 0.90x / 0.90x /
 0.81x (CanKD gaussian, embedded-gaussian: chunks of 1050 rows; TaT 4096
 positions: 512 rows) and 0.83x = 0.83x with CanKD chunks of 2100 rows.
 
+The chunked path as it is (``'auto'``), against the former defaults
+(chunks of 4096 for CanKD, 1024 for TaT), torch's default 2 threads, 5
+rounds in turns (load average in brackets); speed = direct time / time,
+wall / process CPU; extra peak memory / the direct form's::
+
+    case (B = 2, float32)                   direct s  auto       former
+    CanKD gaussian, 16800 x 4200 (7.7)      14.3      0.90/0.84  0.88/0.82
+      d = 256, dv = 128; memory                       0.28       0.27
+    CanKD embedded-gaussian, d = dv = 128   4.75      0.89/0.89  0.89/0.88
+      (5.8); memory                                   0.27       0.26
+    TaT, 4096 x 4096, d = dv = 512 (3.7)    2.41      0.83/0.82  0.86/0.84
+      (the same chunks: noise); memory                0.30       0.30
+
 The CPU does not use torch's fused kernel by default. With subnormals
 flushed and 1 thread (load 2-3) it measured 1.51x the direct form at
 CanKD's embedded-gaussian size (the chunked path 1.13x; gaussian: dv != d,
