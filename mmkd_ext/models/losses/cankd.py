@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from mmrazor.registry import MODELS
 from torch import Tensor
 
-from ..utils import softmax_attention
+from ..utils import check_chunk_size, softmax_attention
 
 
 @MODELS.register_module()
@@ -107,11 +107,7 @@ class CanKDLoss(nn.Module):
         if not isinstance(pool_size, int) or pool_size < 1:
             raise ValueError(f'CanKDLoss: pool_size must be a positive int, '
                              f'got {pool_size!r}')
-        if chunk_size not in (None, 'auto') and (
-                isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
-                or chunk_size < 1):
-            raise ValueError(f"CanKDLoss: chunk_size must be a positive int, "
-                             f"'auto' or None, got {chunk_size!r}")
+        check_chunk_size(chunk_size, 'CanKDLoss')
         self.in_channels = in_channels
         self.inter_channels = max(in_channels // 2, 1)
         self.affinity = affinity

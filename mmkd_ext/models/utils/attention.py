@@ -138,6 +138,17 @@ def _as_3d(x: Tensor, batch: torch.Size) -> Tensor:
 MIN_AUTO_CHUNK = 1024
 
 
+def check_chunk_size(chunk_size: Union[int, str, None], where: str) -> None:
+    """Raise a ``ValueError`` naming ``where`` unless ``chunk_size`` is a
+    positive int, ``'auto'`` or None."""
+    if chunk_size in (None, 'auto'):
+        return
+    if (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
+            or chunk_size < 1):
+        raise ValueError(f"{where}: chunk_size must be a positive int, "
+                         f"'auto' or None, got {chunk_size!r}")
+
+
 def auto_chunk_size(n: int) -> int:
     """Queries per chunk for ``chunk_size='auto'``, from the number of
     queries ``n``: a quarter of them, so that the two live blocks take half
@@ -313,13 +324,9 @@ def softmax_attention(q: Tensor,
             return F.scaled_dot_product_attention(fused_q, fused_k, fused_v,
                                                   scale=scale)
     n = q.shape[-2]
+    check_chunk_size(chunk_size, 'softmax_attention')
     if chunk_size == 'auto':
         chunk_size = auto_chunk_size(n)
-    elif chunk_size is not None and (isinstance(chunk_size, bool) or
-                                     not isinstance(chunk_size, int)
-                                     or chunk_size < 1):
-        raise ValueError("softmax_attention: chunk_size must be a positive "
-                         f"int, 'auto' or None, got {chunk_size!r}")
     if chunk_size is None or chunk_size >= n:
         return direct_softmax_attention(q, k, v, scale)
     # The chunked path computes in float32 at least, with autocast off:
