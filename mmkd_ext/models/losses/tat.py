@@ -23,7 +23,7 @@ from mmengine.logging import MessageHub
 from mmrazor.registry import MODELS
 from torch import Tensor
 
-from ..utils import softmax_attention
+from ..utils import check_chunk_size, softmax_attention
 
 IntPair = Union[int, Sequence[int]]
 
@@ -301,6 +301,7 @@ class TaTLoss(nn.Module):
                                       per_sample_norm, owner='TaTLoss')
         self.groups = groups
         self.loss_weight = loss_weight
+        check_chunk_size(chunk_size, 'TaTLoss')
         self.chunk_size = chunk_size
 
     def forward(self,
@@ -374,6 +375,7 @@ class TaTPatchGroupLoss(nn.Module):
                              f'int, got {groups!r}')
         self.groups = groups
         self.loss_weight = loss_weight
+        check_chunk_size(chunk_size, 'TaTPatchGroupLoss')
         self.chunk_size = chunk_size
         if channels is not None and feat_size is not None:
             self.layout(*_pair(feat_size, 'feat_size', 'TaTPatchGroupLoss'),
@@ -458,6 +460,7 @@ class TaTAnchorPointLoss(nn.Module):
         self.anchor_counts = _pair(anchor_counts, 'anchor_counts',
                                    'TaTAnchorPointLoss')
         self.loss_weight = loss_weight
+        check_chunk_size(chunk_size, 'TaTAnchorPointLoss')
         self.chunk_size = chunk_size
         if feat_size is not None:
             self.pool_size(
@@ -558,6 +561,7 @@ class TaTSegLoss(nn.Module):
                  log_prefix: str = 'distill.tat_',
                  chunk_size: Union[int, str, None] = 'auto') -> None:
         super().__init__()
+        check_chunk_size(chunk_size, 'TaTSegLoss')
         self.embedding = TaTEmbedding(student_channels, teacher_channels,
                                       kernel_size, True, per_sample_norm,
                                       owner='TaTSegLoss')
