@@ -4,10 +4,10 @@
 Forward + backward of the TaT losses at the segmentation size (B = 2, a
 512 x 512 crop -> 128 x 128 decoder map, mmseg's channels: R-18 head 128,
 R-101 head 512) and of one-to-all TaT at the ImageNet size (512 x 7 x 7),
-"ours" (``chunk_size=1024``: query chunks recomputed in backward on CPU,
-fused SDPA on CUDA) against "direct" (``chunk_size=None``: the full
-(B, G, N, M) attention matrix is materialised and kept for backward), same
-modules and inputs, same run.
+"ours" (``chunk_size='auto'``, the default: query chunks recomputed in
+backward on CPU, fused SDPA on CUDA) against "direct" (``chunk_size=None``:
+the full (B, G, N, M) attention matrix is materialised and kept for
+backward), same modules and inputs, same run.
 
 Peak memory: every (case, variant) runs one forward + backward in a fresh
 subprocess (see ``measure.py``; on CUDA ``torch.cuda.max_memory_allocated``).
@@ -43,7 +43,7 @@ from typing import List, Tuple
 
 from measure import MEMORY_ENV, interleaved, proc_status_bytes, reset_peak_rss
 
-CHUNK = 1024
+CHUNK = 'auto'  # the losses' default
 CASES = {
     # VOC R-18 setting: 8x8 patches, 256 patches, g = 64 (d = 2048).
     'patch_group_n16_g64': dict(kind='patch', c=512, hw=128, n=16, g=64),
@@ -176,10 +176,11 @@ def main() -> None:
     if args.child:
         print(json.dumps(memory_child(*args.child, args.device)))
         return
+    from mmkd_ext.models.utils.attention import MIN_AUTO_CHUNK
     print(f'device={args.device} threads={torch.get_num_threads()} '
           f'flush_denormal={flush}; forward + backward; ours: chunk_size='
-          f'{CHUNK} (fused SDPA on CUDA), the direct form where every '
-          f'attention has <= {CHUNK} positions')
+          f'{CHUNK!r} (fused SDPA on CUDA), the direct form where every '
+          f'attention has <= {MIN_AUTO_CHUNK} positions')
     print(f'{"case":22s} {"N":>6s} {"A MiB":>6s} {"ours s":>7s} '
           f'{"direct s":>8s} {"time":>5s} {"cpu":>5s} {"ours MiB":>8s} '
           f'{"direct MiB":>10s} {"memory":>6s}')
@@ -203,7 +204,7 @@ def main() -> None:
             [lambda step=step: (step(), _sync(args.device))
              for step in steps],
             1 if name == 'one_to_all_seg' else args.repeats)
-        path = '' if n_max > CHUNK else ' (same path)'
+        path = '' if n_max > MIN_AUTO_CHUNK else ' (same path)'
         print(f'{name:22s} {n_max:6d} {attn_mib:6.0f} {medians[0]:7.3f} '
               f'{medians[1]:8.3f} {1 / ratios[1]:5.2f} '
               f'{1 / cpu_ratios[1]:5.2f} {mem["ours"]:8.0f} '

@@ -246,3 +246,40 @@ def test_chunked_attention_under_autocast():
         results.append([out] + [x.grad for x in inputs])
     for chunked, direct, reference in zip(*results):
         assert_as_accurate_as(chunked, direct, reference)
+
+
+def test_auto_chunk_size_from_the_number_of_queries(monkeypatch):
+    """'auto' (the default): the direct form up to the minimal chunk, then
+    a quarter of the queries per chunk, never fewer than the minimum; the
+    chunk passed on is the one chosen."""
+    small = attention_mod.MIN_AUTO_CHUNK
+    assert attention_mod.auto_chunk_size(small) == small
+    assert attention_mod.auto_chunk_size(small + 1) == small
+    assert attention_mod.auto_chunk_size(16800) == 4200
+    assert attention_mod.auto_chunk_size(16384) == 4096
+    chosen = []
+    real = attention_mod._ChunkedSoftmaxAttention.apply
+
+    def record(q, k, v, scale, chunk_size):
+        chosen.append(chunk_size)
+        return real(q, k, v, scale, chunk_size)
+
+    monkeypatch.setattr(attention_mod._ChunkedSoftmaxAttention, 'apply',
+                        record)
+    monkeypatch.setattr(attention_mod, 'MIN_AUTO_CHUNK', 4)
+    gen = torch.Generator().manual_seed(9)
+    q, k, v = (torch.randn(2, n, 3, generator=gen, dtype=torch.float64,
+                           requires_grad=True) for n in (37, 9, 9))
+    out = softmax_attention(q, k, v)
+    assert chosen == [10]  # ceil(37 / 4)
+    assert_close_normwise(out, direct_softmax_attention(q, k, v),
+                          n_terms=3 + 9 + 37)
+    softmax_attention(q[:, :4], k, v)  # 4 queries: the direct form
+    assert chosen == [10]
+
+
+@pytest.mark.parametrize('chunk_size', [0, -3, 2.5, 'big', True])
+def test_bad_chunk_size_names_the_argument(chunk_size):
+    q = torch.zeros(1, 4, 2)
+    with pytest.raises(ValueError, match='chunk_size'):
+        softmax_attention(q, q, q, chunk_size=chunk_size)

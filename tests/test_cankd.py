@@ -265,6 +265,10 @@ def test_bad_arguments():
         CanKDLoss(8, affinity='cosine')
     with pytest.raises(ValueError, match='pool_size'):
         CanKDLoss(8, pool_size=0)
+    for chunk_size in (0, 'big', 2.5):
+        with pytest.raises(ValueError, match='CanKDLoss: chunk_size'):
+            CanKDLoss(8, chunk_size=chunk_size)
+    assert CanKDLoss(8).chunk_size == 'auto'
     with pytest.raises(ValueError, match='in_channels'):
         CanKDLoss(0)
 

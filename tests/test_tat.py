@@ -358,6 +358,11 @@ def test_errors_name_the_loss_and_sizes():
     with pytest.raises(ValueError, match='TaTLoss.*teacher_channels=4.*'
                        'groups=3'):
         TaTLoss(3, 4, groups=3)
+    with pytest.raises(ValueError, match='TaTLoss: chunk_size'):
+        TaTLoss(3, 4, chunk_size=0)
+    with pytest.raises(ValueError, match='TaTSegLoss: chunk_size'):
+        TaTSegLoss(3, 4, patch_counts=2, groups=2, anchor_counts=2,
+                   chunk_size='big')
     seg = TaTSegLoss(3, 4, patch_counts=2, groups=2, anchor_counts=2)
     with pytest.raises(ValueError, match='TaTSegLoss.*spatial size'):
         seg(torch.randn(2, 3, 8, 8), torch.randn(2, 4, 4, 4))

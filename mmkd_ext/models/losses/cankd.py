@@ -1,5 +1,5 @@
 # Copyright (c) mmkd_ext contributors. All rights reserved.
-from typing import Optional, Tuple
+from typing import Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from mmrazor.registry import MODELS
 from torch import Tensor
 
-from ..utils import softmax_attention
+from ..utils import check_chunk_size, softmax_attention
 
 
 @MODELS.register_module()
@@ -77,11 +77,12 @@ class CanKDLoss(nn.Module):
             Defaults to True.
         loss_weight (float): :math:`\mu`. Defaults to 1.0 (the paper's
             setting is 5.0, which the configs state).
-        chunk_size (int, optional): Queries per chunk for the softmax
-            affinities on the chunked path (CPU, or CUDA inputs no fused
-            kernel takes); ``None``: the direct form on every device.
-            Two (B, chunk_size, M) blocks are alive at a time; larger
-            chunks run closer to the full form's speed. Defaults to 4096.
+        chunk_size (int | str, optional): Queries per chunk for the
+            softmax affinities on the chunked path (CPU, or CUDA inputs no
+            fused kernel takes); ``'auto'``: chosen from the map size (see
+            :func:`~mmkd_ext.models.utils.attention.auto_chunk_size`);
+            ``None``: the direct form on every device. Defaults to
+            ``'auto'``.
 
     Shapes:
         - s_feature: (B, C, H, W), student map.
@@ -96,7 +97,7 @@ class CanKDLoss(nn.Module):
                  pool_size: int = 2,
                  residual: bool = True,
                  loss_weight: float = 1.0,
-                 chunk_size: Optional[int] = 4096) -> None:
+                 chunk_size: Union[int, str, None] = 'auto') -> None:
         super().__init__()
         if affinity not in self.affinities:
             raise ValueError(f'CanKDLoss: affinity must be one of '
@@ -107,9 +108,7 @@ class CanKDLoss(nn.Module):
         if not isinstance(pool_size, int) or pool_size < 1:
             raise ValueError(f'CanKDLoss: pool_size must be a positive int, '
                              f'got {pool_size!r}')
-        if chunk_size is not None and chunk_size < 1:
-            raise ValueError(f'CanKDLoss: chunk_size must be None or '
-                             f'positive, got {chunk_size!r}')
+        check_chunk_size(chunk_size, 'CanKDLoss')
         self.in_channels = in_channels
         self.inter_channels = max(in_channels // 2, 1)
         self.affinity = affinity

@@ -26,7 +26,7 @@ from mmengine.logging import MessageHub
 from mmrazor.registry import MODELS
 from torch import Tensor
 
-from ..utils import softmax_attention
+from ..utils import check_chunk_size, softmax_attention
 
 IntPair = Union[int, Sequence[int]]
 
@@ -157,7 +157,7 @@ def tat_reconfigure(q: Tensor,
                     k: Tensor,
                     v: Tensor,
                     groups: int = 1,
-                    chunk_size: Optional[int] = 1024,
+                    chunk_size: Union[int, str, None] = 'auto',
                     return_map: bool = False
                     ) -> Tuple[Tensor, Optional[Tensor]]:
     r"""Reconfigure the student: :math:`f_s' = \mathrm{softmax}_j(q_i \cdot
@@ -173,9 +173,10 @@ def tat_reconfigure(q: Tensor,
         k (Tensor): Keys (B, C, *S), the embedded teacher.
         v (Tensor): Values (B, C, *S), the embedded student.
         groups (int): G, a divisor of C. Defaults to 1.
-        chunk_size (int, optional): Query chunk of
-            :func:`~mmkd_ext.models.utils.softmax_attention` (``None``: the
-            direct form). Defaults to 1024.
+        chunk_size (int | str, optional): Query chunk of
+            :func:`~mmkd_ext.models.utils.softmax_attention` (``'auto'``:
+            chosen from the number of positions; ``None``: the direct
+            form). Defaults to ``'auto'``.
         return_map (bool): Also return the TaT map
             (:func:`tat_attention`), computed directly (materialised) and
             used for the output. Defaults to False.
@@ -319,8 +320,9 @@ class TaTLoss(nn.Module):
             segmentation distiller. Defaults to False (batch statistics, as
             their ImageNet code).
         loss_weight (float): w. Defaults to 1.0.
-        chunk_size (int, optional): Query chunk size on the chunked path;
-            None computes the direct form. Defaults to 1024.
+        chunk_size (int | str, optional): Query chunk size on the chunked
+            path (``'auto'``: chosen from the number of positions); None
+            computes the direct form. Defaults to ``'auto'``.
     """
 
     def __init__(self,
@@ -331,7 +333,7 @@ class TaTLoss(nn.Module):
                  groups: int = 1,
                  per_sample_norm: bool = False,
                  loss_weight: float = 1.0,
-                 chunk_size: Optional[int] = 1024) -> None:
+                 chunk_size: Union[int, str, None] = 'auto') -> None:
         super().__init__()
         if groups < 1 or teacher_channels % groups:
             raise ValueError(f'TaTLoss: teacher_channels={teacher_channels} '
@@ -341,6 +343,7 @@ class TaTLoss(nn.Module):
                                       per_sample_norm, owner='TaTLoss')
         self.groups = groups
         self.loss_weight = loss_weight
+        check_chunk_size(chunk_size, 'TaTLoss')
         self.chunk_size = chunk_size
 
     def forward(self,
@@ -421,7 +424,7 @@ class TaTPatchGroupLoss(nn.Module):
                  channels: Optional[int] = None,
                  feat_size: Optional[IntPair] = None,
                  loss_weight: float = 1.0,
-                 chunk_size: Optional[int] = 1024) -> None:
+                 chunk_size: Union[int, str, None] = 'auto') -> None:
         super().__init__()
         self.patch_counts = _pair(patch_counts, 'patch_counts',
                                   'TaTPatchGroupLoss')
@@ -430,6 +433,7 @@ class TaTPatchGroupLoss(nn.Module):
                              f'int, got {groups!r}')
         self.groups = groups
         self.loss_weight = loss_weight
+        check_chunk_size(chunk_size, 'TaTPatchGroupLoss')
         self.chunk_size = chunk_size
         if channels is not None and feat_size is not None:
             self.layout(*_pair(feat_size, 'feat_size', 'TaTPatchGroupLoss'),
@@ -504,9 +508,10 @@ class TaTAnchorPointLoss(nn.Module):
                  anchor_counts: IntPair,
                  feat_size: Optional[IntPair] = None,
                  loss_weight: float = 1.0,
-                 chunk_size: Optional[int] = 1024) -> None:
+                 chunk_size: Union[int, str, None] = 'auto') -> None:
         super().__init__()
         self.loss_weight = loss_weight
+        check_chunk_size(chunk_size, 'TaTAnchorPointLoss')
         self.chunk_size = chunk_size
         self.anchor_counts = _pair(anchor_counts, 'anchor_counts',
                                    'TaTAnchorPointLoss')
@@ -612,8 +617,9 @@ class TaTSegLoss(nn.Module):
                  feat_size: Optional[IntPair] = None,
                  log_terms: bool = True,
                  log_prefix: str = 'distill.tat_',
-                 chunk_size: Optional[int] = 1024) -> None:
+                 chunk_size: Union[int, str, None] = 'auto') -> None:
         super().__init__()
+        check_chunk_size(chunk_size, 'TaTSegLoss')
         self.embedding = TaTEmbedding(student_channels, teacher_channels,
                                       kernel_size, True, per_sample_norm,
                                       owner='TaTSegLoss')

@@ -1,9 +1,11 @@
 from .attention import (
+    check_chunk_size,
     direct_softmax_attention,
     fused_sdpa_supported,
     softmax_attention,
 )
 
 __all__ = [
-    'direct_softmax_attention', 'fused_sdpa_supported', 'softmax_attention'
+    'check_chunk_size', 'direct_softmax_attention', 'fused_sdpa_supported',
+    'softmax_attention'
 ]

@@ -18,6 +18,10 @@ same gradients without keeping it:
   ``(chunk_size, M)`` blocks are alive at any time. This costs one extra
   ``q k^T`` product per chunk (7 matrix products instead of 6), against two
   extra products and a second softmax for recomputation by checkpointing.
+  ``chunk_size='auto'`` (the default) takes a quarter of the queries per
+  chunk, at least :data:`MIN_AUTO_CHUNK` (:func:`auto_chunk_size`): a rule
+  on the memory budget (two live blocks: half a full matrix) and the map
+  size, not on one CPU's timings.
   Probabilities below eps**2 of their row are computed as exact zeros
   (below the rounding of the row sum; see :func:`_exp_flush_`), which keeps
   the CPU off subnormal arithmetic.
@@ -25,17 +29,59 @@ same gradients without keeping it:
 Both paths equal :func:`direct_softmax_attention` (the plain formula) in
 value and gradient up to floating-point rounding; the tests check this.
 
-The CPU does not use torch's fused kernel by default. With subnormal floats
-flushed it is the fastest (2 threads, B = 2, d = 512, float32, forward +
-backward at 16384 positions: 12.7 s against 15.3 s chunked and 20-25 s
-direct), but its backward has no guard against subnormals: with CanKD's
-and TaT's unscaled, peaked logits it takes 13.5 s instead of 0.6 s at 4096
-positions. Flushing (``torch.set_flush_denormal(True)``) reaches torch's
-worker threads only when set before they exist, which a library cannot
-ensure. The chunked path is equally fast either way.
+Where the CPU time goes (issue 19; ``benchmarks/bench_attention.py``; AMD
+EPYC, Zen 4, 2 vCPUs under KVM, float32, forward + backward, no
+``1/sqrt(d)``; measured while other jobs shared the machine, load average
+2-11 on its 2 cores: only ratios of variants run in turns mean anything).
+At CanKD's RetinaNet P3 size (B = 2, 16800 x 4200, gaussian: d = 256,
+dv = 128), per-operation timers over all chunks (each a pass over the whole
+(B, N, M) matrix; load 11): the ``q k^T`` product 2.1 s, the ``P v``
+product 1.0 s, each elementwise pass (maximum, subtraction, clamp,
+threshold, sum) 0.08 s, the clamped ``exp`` 0.28 s (1.0 s unclamped: the
+exponentials that underflow take the slow path), ``torch.softmax`` on the
+same blocks 0.7 s. The direct form costs six such products and a softmax;
+the chunked path adds a seventh product of 2.1 s (+23%) while its
+elementwise passes cost about what the direct form's softmax does: the
+recomputation, not the elementwise passes, is what the chunked path loses
+(issue 19: 0.81x / 0.75x on an idle machine). No elementwise pass can go:
+the clamp keeps ``exp`` off its slow path on this AMD CPU, and the
+threshold (exact zeros instead of tiny normal numbers, whose products with
+small gradients can be subnormal) protects the matrix products on Intel
+CPUs, where subnormal operands are slow; each costs ~1% here.
+
+Keeping the probability blocks of the first chunks for the backward pass
+(within half a matrix, skipping their recomputation) was tried and not
+kept: with 1 thread under load 2-6 it measured 1.01-1.11x the direct
+form's CPU time against 0.92-1.03x for the chunked path, but with torch's
+default 2 threads (load 3-5) 0.77x / 0.83x / 0.73x against 0.90x / 0.90x /
+0.81x (CanKD gaussian, embedded-gaussian: chunks of 1050 rows; TaT 4096
+positions: 512 rows) and 0.83x = 0.83x with CanKD chunks of 2100 rows.
+
+The chunked path as it is (``'auto'``), against the former defaults
+(chunks of 4096 for CanKD, 1024 for TaT), torch's default 2 threads, 5
+rounds in turns (load average in brackets); speed = direct time / time,
+wall / process CPU; extra peak memory / the direct form's::
+
+    case (B = 2, float32)                   direct s  auto       former
+    CanKD gaussian, 16800 x 4200 (7.7)      14.3      0.90/0.84  0.88/0.82
+      d = 256, dv = 128; memory                       0.28       0.27
+    CanKD embedded-gaussian, d = dv = 128   4.75      0.89/0.89  0.89/0.88
+      (5.8); memory                                   0.27       0.26
+    TaT, 4096 x 4096, d = dv = 512 (3.7)    2.41      0.83/0.82  0.86/0.84
+      (the same chunks: noise); memory                0.30       0.30
+
+The CPU does not use torch's fused kernel by default. With subnormals
+flushed and 1 thread (load 2-3) it measured 1.51x the direct form at
+CanKD's embedded-gaussian size (the chunked path 1.13x; gaussian: dv != d,
+no fused kernel) and 0.96x at TaT's 4096 positions (chunked 1.02x). Its
+backward has no guard against subnormals (with CanKD's and TaT's unscaled,
+peaked logits: 13.5 s instead of 0.6 s at 4096 positions, measured
+earlier), and flushing (``torch.set_flush_denormal(True)``) reaches
+torch's worker threads only when set before they exist, which a library
+cannot ensure.
 """
 import math
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -84,6 +130,34 @@ def _exp_flush_(x: Tensor) -> Tensor:
 def _as_3d(x: Tensor, batch: torch.Size) -> Tensor:
     """(..., a, b) broadcast to ``batch`` -> (prod(batch), a, b)."""
     return x.expand(batch + x.shape[-2:]).reshape((-1, ) + x.shape[-2:])
+
+
+#: Fewest query rows per chunk that ``chunk_size='auto'`` uses: thinner
+#: blocks ran slower (2 threads, TaT at 4096 positions: chunks of 512 rows
+#: 0.73x the direct form's speed, of 1024 rows 0.81x).
+MIN_AUTO_CHUNK = 1024
+
+
+def check_chunk_size(chunk_size: Union[int, str, None], where: str) -> None:
+    """Raise a ``ValueError`` naming ``where`` unless ``chunk_size`` is a
+    positive int, ``'auto'`` or None."""
+    if chunk_size in (None, 'auto'):
+        return
+    if (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
+            or chunk_size < 1):
+        raise ValueError(f"{where}: chunk_size must be a positive int, "
+                         f"'auto' or None, got {chunk_size!r}")
+
+
+def auto_chunk_size(n: int) -> int:
+    """Queries per chunk for ``chunk_size='auto'``, from the number of
+    queries ``n``: a quarter of them, so that the two live blocks take half
+    of one full matrix (the direct form's extra peak is ~2.3 matrices at
+    CanKD's RetinaNet P3 size: the chunked path's is then ~0.2-0.3 of it),
+    at least :data:`MIN_AUTO_CHUNK`; ``n`` (the direct form) where that is
+    all of them.
+    """
+    return min(n, max(-(-n // 4), MIN_AUTO_CHUNK))
 
 
 def _chunked_forward(q: Tensor, k: Tensor, v: Tensor, scale: float,
@@ -209,7 +283,7 @@ def softmax_attention(q: Tensor,
                       k: Tensor,
                       v: Tensor,
                       scale: float = 1.0,
-                      chunk_size: Optional[int] = 1024,
+                      chunk_size: Union[int, str, None] = 'auto',
                       use_sdpa: Optional[bool] = None) -> Tensor:
     """``softmax_j(q_i . k_j * scale) v_j`` without storing the (N, M) matrix.
 
@@ -219,10 +293,11 @@ def softmax_attention(q: Tensor,
         v (Tensor): Values, shape (..., M, dv).
         scale (float): Multiplier of the logits. CanKD and TaT use 1.0 (no
             ``1/sqrt(d)``), which must be passed explicitly to SDPA.
-        chunk_size (int, optional): Queries per chunk on the chunked path
-            (a value >= N: the direct form). ``None``: the direct form on
-            every device (a reference; the fused kernel only if
-            ``use_sdpa=True``). Defaults to 1024.
+        chunk_size (int | str, optional): Queries per chunk on the chunked
+            path (a value >= N: the direct form); ``'auto'``: from N, see
+            :func:`auto_chunk_size`. ``None``: the direct form on every
+            device (a reference; the fused kernel only if
+            ``use_sdpa=True``). Defaults to ``'auto'``.
         use_sdpa (bool, optional): ``True``: always call torch's
             ``scaled_dot_product_attention`` (whichever kernel it picks);
             ``False``: never. ``None`` (default): call it on CUDA when a
@@ -249,6 +324,9 @@ def softmax_attention(q: Tensor,
             return F.scaled_dot_product_attention(fused_q, fused_k, fused_v,
                                                   scale=scale)
     n = q.shape[-2]
+    check_chunk_size(chunk_size, 'softmax_attention')
+    if chunk_size == 'auto':
+        chunk_size = auto_chunk_size(n)
     if chunk_size is None or chunk_size >= n:
         return direct_softmax_attention(q, k, v, scale)
     # The chunked path computes in float32 at least, with autocast off:
