@@ -113,7 +113,8 @@ def _teacher_forward(model, family: dict, data: dict,
 def bench_family(key: str, repeat: int, tmp: str) -> None:
     from mmengine.logging import MMLogger
     from mmengine.optim import build_optim_wrapper
-    from mmkd_ext.analysis import build_algorithm, make_batch, num_classes
+
+    from mmkd_ext.analysis.step import build_algorithm, make_batch, num_classes
     family = FAMILIES[key]
     cfg_path = osp.join(CFG, family['cfg'])
     options = dict(family.get('options', {}))
