@@ -8,12 +8,7 @@ _base_ = [
 
 model = dict(
     _base_.bench_teacher,
-    data_preprocessor=dict(
-        type='ClsDataPreprocessor',
-        num_classes=_base_.bench_num_classes,
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True))
+    data_preprocessor=_base_.bench_model_data_preprocessor)
 train_dataloader = _base_.bench_train_dataloader
 val_dataloader = _base_.bench_test_dataloader
 test_dataloader = _base_.bench_test_dataloader

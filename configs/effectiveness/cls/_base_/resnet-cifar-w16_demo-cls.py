@@ -47,6 +47,14 @@ bench_student = dict(
 bench_teacher = dict(
     bench_student, backbone=dict(bench_backbone, depth=34))
 bench_data_preprocessor = dict(num_classes=bench_num_classes)
+# The same preprocessing, whole, for the teacher and the student alone (which
+# have no distillation base to merge into).
+bench_model_data_preprocessor = dict(
+    type='ClsDataPreprocessor',
+    num_classes=bench_num_classes,
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    to_rgb=True)
 
 bench_train_pipeline = [
     dict(type='LoadImageFromFile'),
