@@ -153,6 +153,48 @@ def test_tool_end_to_end_and_resume(task, family, method, top, tmp_path):
         assert json.load(f)['value'] == runs[(family, STUDENT, 0)]['value']
 
 
+def test_run_grid_jobs_wait_for_needs(tmp_path, monkeypatch):
+    """``jobs=2``: two workers at a time, each with half the CPU threads,
+    none before the runs it needs are finished; a failed letKD preparation
+    skips its method's runs and nothing else."""
+    from mmkd_ext.effectiveness import harness
+    work = str(tmp_path)
+    data = tmp_path / 'data' / 'cls'
+    data.mkdir(parents=True)
+    (data / '.complete').touch()
+    runs = plan(work, ['cls'], ['kd', 'letkd-1'], seeds=2)
+    procs, peak = [], []
+
+    def fake_start(run, deterministic, env):
+        assert all(n.is_done() for n in run.needs), run.name
+        assert env['OMP_NUM_THREADS'] == str(max(1, os.cpu_count() // 2))
+        os.makedirs(run.work_dir, exist_ok=True)
+        if run.kind == 'letkd':  # fails without writing the targets file
+            code = 'import sys, time; time.sleep(0.3); sys.exit(3)'
+        else:  # writes its metrics file last, as the worker does
+            code = ('import json, time; time.sleep(0.3); '
+                    f'json.dump(dict(value=0.5), open({run.done_file!r}, '
+                    "'w'))")
+        proc = subprocess.Popen([sys.executable, '-c', code])
+        procs.append(proc)
+        peak.append(sum(p.poll() is None for p in procs))
+        return proc
+
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    monkeypatch.setattr(harness, '_start', fake_start)
+    lines = []
+    failed = harness.run_grid(runs, work, jobs=2, log=lines.append)
+    assert max(peak) == 2 and len(procs) == len(runs) - 2
+    assert sorted((r.method, r.kind, r.seed) for r in failed) == [
+        ('letkd-1', 'letkd', 0), ('letkd-1', 'train', 0),
+        ('letkd-1', 'train', 1)]
+    assert sum('skipped, needs cls/resnet/letkd-1 (letKD targets)' in line
+               for line in lines) == 2
+    assert all(r.is_done() for r in runs if r not in failed)
+    with pytest.raises(ValueError, match='jobs must be >= 1'):
+        harness.run_grid(runs, work, jobs=0)
+
+
 def test_families_rejects_unknown_task_and_method(tmp_path):
     with pytest.raises(ValueError, match='unknown task'):
         families(['detection'])
@@ -175,6 +217,76 @@ def test_worker_config_moves_every_teacher_ckpt_use(tmp_path):
     assert arch.bbox_head.init_cfg.checkpoint == '/bench/teacher.pth'
     assert cfg.randomness == dict(seed=1, deterministic=True)
     assert cfg.val_cfg is None and cfg.default_hooks.checkpoint is None
+
+
+def _random_teacher(teacher_run, cfg_path):
+    """Random teacher weights where the grid's teacher run writes them."""
+    import torch
+    from mmengine.registry import init_default_scope
+    from mmrazor.registry import MODELS
+
+    from mmkd_ext.effectiveness.harness import TEACHER_WEIGHTS
+    init_default_scope('mmrazor')
+    teacher = MODELS.build(Config.fromfile(cfg_path).model.teacher)
+    os.makedirs(teacher_run.work_dir)
+    torch.save(dict(state_dict=teacher.state_dict()),
+               osp.join(teacher_run.work_dir, TEACHER_WEIGHTS))
+    with open(teacher_run.done_file, 'w') as f:
+        json.dump({}, f)
+
+
+@pytest.mark.parametrize('method', ['letkd-1', 'letkd-2'])
+def test_worker_prepares_letkd_targets(method, tmp_path):
+    """The worker's letKD step as the grid runs it (the harness's spec and
+    options, the preparer's import, the targets file every loss of the
+    method reads), on the cls family, a random teacher and 12 crops."""
+    from mmrazor.registry import MODELS
+
+    from mmkd_ext.effectiveness.grid import make_data
+    from mmkd_ext.effectiveness.harness import _spec
+    from mmkd_ext.effectiveness.worker import load_config, prepare_letkd
+    from mmkd_ext.models.losses import LetKDLoss
+    work = str(tmp_path)
+    make_data('cls', osp.join(work, 'data', 'cls'), num_train=12, num_val=6)
+    teacher_run, prepare, *students = plan(work, ['cls'], [method], seeds=1)
+    assert prepare.kind == 'letkd' and prepare.needs == [teacher_run]
+    cfg_path = prepare.family.config(method)
+    _random_teacher(teacher_run, cfg_path)
+    prepare_letkd(_spec(prepare, deterministic=True))
+    assert prepare.is_done()
+    losses = {
+        k.split('.')[-2]: v
+        for k, v in students[-1].options.items() if k.endswith('.target_file')
+    }
+    assert losses and set(losses.values()) == {prepare.done_file}
+    # every loss of the method's runs builds from the file (their configs
+    # give no description that could contradict it)
+    cfg = load_config(_spec(students[-1], deterministic=True))
+    for name, loss in cfg.model.distiller.distill_losses.items():
+        if name in losses:
+            assert isinstance(MODELS.build(loss), LetKDLoss), name
+
+
+def test_doctor_runs_with_the_grid_teacher_and_data(tmp_path):
+    """``--doctor``: a method whose teacher is not trained yet is named and
+    skipped; with the teacher's weights the report is made on the grid's
+    data and teacher."""
+    from mmkd_ext.effectiveness import doctor_runs
+    from mmkd_ext.effectiveness.grid import make_data
+    work = str(tmp_path)
+    make_data('cls', osp.join(work, 'data', 'cls'), num_train=12, num_val=6)
+    runs = plan(work, ['cls'], ['kd'], seeds=1)
+    lines = []
+    assert [r.method for r in doctor_runs(runs, log=lines.append)] == ['kd']
+    assert 'not analysed, needs cls/resnet/teacher' in lines[0]
+    _random_teacher(runs[0], runs[0].family.config('kd'))
+    lines.clear()
+    assert doctor_runs(runs, batch_size=4, log=lines.append) == []
+    report = lines[0]
+    assert report.startswith('==== cls/resnet/kd')
+    assert ('teacher: checkpoint ' + osp.join(work, 'cls', 'resnet', 'teacher')
+            in report)
+    assert 'batch: ' in report and 'loss_kd' in report
 
 
 def _runner_data_preprocessor(cfg):

@@ -16,6 +16,10 @@ images, test on the other 1/5; never on the reported split), e.g.
 ``--holdout --methods cankd --cfg-options
 model.distiller.distill_losses.loss_cankd.loss_weight=2
 --work-dir work_dirs/effectiveness_holdout_cankd-w2``.
+
+``--doctor`` trains nothing: it prints the report of
+``tools/analyze_distill.py`` for each chosen method with the grid's trained
+teacher, targets and data (the first look at a method that does not help).
 """
 import argparse
 import os.path as osp
@@ -28,6 +32,7 @@ from mmengine.config import DictAction  # noqa: E402
 from mmkd_ext.effectiveness import (  # noqa: E402
     TASKS,
     collect,
+    doctor_runs,
     plan,
     run_grid,
     write_outputs,
@@ -41,6 +46,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--methods', nargs='+', help='methods to run (default: all); the '
         'teacher and the student alone always run')
     parser.add_argument('--seeds', type=int, default=3)
+    parser.add_argument(
+        '--jobs', type=int, default=1,
+        help='runs at a time, each with cpu_count // jobs threads (the '
+        'thread count changes the order of floating-point sums, so a run '
+        'can differ slightly from the same run with another --jobs)')
     parser.add_argument('--work-dir', default='work_dirs/effectiveness')
     parser.add_argument(
         '--holdout', action='store_true',
@@ -62,6 +72,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--report-only', action='store_true',
         help='only write the outputs of the finished runs')
+    parser.add_argument(
+        '--doctor', action='store_true',
+        help='train nothing: print the doctor report (analyze_distill.py) '
+        'of each method with the grid\'s trained teacher and data')
     return parser.parse_args(argv)
 
 
@@ -69,10 +83,12 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     runs = plan(args.work_dir, args.task, args.methods, args.seeds,
                 args.holdout, args.epochs, args.cfg_options)
+    if args.doctor:
+        return 1 if doctor_runs(runs) else 0
     failed = []
     if not args.report_only:
         failed = run_grid(runs, args.work_dir, not args.no_deterministic,
-                          args.num_train, args.num_val)
+                          args.num_train, args.num_val, args.jobs)
     results = collect(runs)
     if results:
         paths = write_outputs(results, args.work_dir)

@@ -8,9 +8,9 @@ from it, then the student alone and every method for each seed, all with
 the same data, schedule and seeded student initialisation. Each run is a
 subprocess (:mod:`mmkd_ext.effectiveness.worker`) in its own work dir
 ``WORK_DIR/<task>/<family>/<method>/seed<k>``; a run whose ``metrics.json``
-exists is skipped, any other starts again from an empty folder. Progress
-and an ETA (from the mean time of the runs finished so far per family) are
-printed after each run.
+exists is skipped, any other starts again from an empty folder; up to
+``jobs`` runs at a time. Progress and an ETA (from the mean time of the runs
+finished so far per family) are printed after each run.
 """
 import json
 import os
@@ -186,10 +186,12 @@ def _fmt_time(seconds: float) -> str:
 class Progress:
     """Counts the runs and estimates the time left: a pending run is
     expected to last the mean of the finished runs of its family and kind
-    (teacher / letKD / student runs), else the mean of all finished runs."""
+    (teacher / letKD / student runs), else the mean of all finished runs;
+    ``jobs`` runs at a time share that time."""
 
-    def __init__(self, runs: List[Run]) -> None:
+    def __init__(self, runs: List[Run], jobs: int = 1) -> None:
         self.pending = [r for r in runs if not r.is_done()]
+        self.jobs = jobs
         self.total = len(runs)
         self.done = self.total - len(self.pending)
         self.times: Dict[tuple, List[float]] = {}
@@ -215,7 +217,7 @@ class Progress:
         for run in self.pending:
             ts = self.times.get(self._key(run))
             left += sum(ts) / len(ts) if ts else overall
-        return left
+        return left / self.jobs
 
     def line(self, run: Run, seconds: float, result: str) -> str:
         eta = self.eta()
@@ -225,18 +227,40 @@ class Progress:
                 f'{_fmt_time(eta) if eta is not None else "?"}')
 
 
+def _worker_env(jobs: int) -> Dict[str, str]:
+    """The workers' environment: this package importable and, with several
+    jobs, the CPU threads shared out (unless the user set them)."""
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(
+        p for p in (ROOT, env.get('PYTHONPATH')) if p)
+    if jobs > 1:
+        threads = str(max(1, (os.cpu_count() or 1) // jobs))
+        for key in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+            env.setdefault(key, threads)
+    return env
+
+
 def run_grid(runs: List[Run],
              work_dir: str,
              deterministic: bool = True,
              num_train: Optional[int] = None,
              num_val: Optional[int] = None,
+             jobs: int = 1,
              log: Callable[[str], None] = print) -> List[Run]:
     """Run every unfinished run of ``runs`` (generating the data first).
 
+    Up to ``jobs`` runs at a time, in the plan's order, each as soon as the
+    runs it needs (teacher, letKD targets) are finished; with several jobs
+    each worker gets ``cpu_count // jobs`` threads (``OMP_NUM_THREADS`` /
+    ``MKL_NUM_THREADS``, unless set in the environment).
+
     Returns:
-        list[Run]: The runs that failed (their logs are in their work
-        dirs); the others are finished.
+        list[Run]: The runs that failed or were skipped because a run they
+        need failed (their logs are in their work dirs); the others are
+        finished.
     """
+    if jobs < 1:
+        raise ValueError(f'jobs must be >= 1, got {jobs}')
     for task in sorted({r.family.task for r in runs}):
         root = osp.join(work_dir, 'data', task)
         marker = osp.join(root, '.complete')
@@ -245,52 +269,101 @@ def run_grid(runs: List[Run],
             log(f'generating the {task} set in {root}')
             make_data(task, root, num_train, num_val)
             open(marker, 'w').close()
-    progress = Progress(runs)
+    progress = Progress(runs, jobs)
     if progress.done:
         log(f'{progress.done} of {progress.total} runs already finished: '
             'skipped')
-    failed = []
-    env = dict(os.environ)
-    env['PYTHONPATH'] = os.pathsep.join(
-        p for p in (ROOT, env.get('PYTHONPATH')) if p)
-    for run in list(progress.pending):
-        missing = [r.name for r in run.needs if not r.is_done()]
-        if missing:
-            failed.append(run)
-            progress.pending.remove(run)
-            log(f'{run.name}: skipped, needs {", ".join(missing)}')
-            continue
-        shutil.rmtree(run.work_dir, ignore_errors=True)
-        os.makedirs(run.work_dir)
-        spec_file = osp.join(run.work_dir, 'run.json')
-        with open(spec_file, 'w') as f:
-            json.dump(_spec(run, deterministic), f, indent=1)
-        start = time.time()
-        with open(osp.join(run.work_dir, 'run.log'), 'w') as out:
-            proc = subprocess.run(
-                [
-                    sys.executable, '-m', 'mmkd_ext.effectiveness.worker',
-                    spec_file
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=ROOT,
-                env=env)
-        seconds = time.time() - start
-        if proc.returncode != 0 or not run.is_done():
-            failed.append(run)
-            progress.pending.remove(run)
-            log(f'{run.name}: FAILED (exit code {proc.returncode}), see '
-                f'{osp.join(run.work_dir, "run.log")}')
-            continue
-        if run.kind == 'letkd':
-            result = 'targets written'
-        else:
-            with open(run.done_file) as f:
-                result = f'{run.family.metric} {json.load(f)["value"]:.4g}'
-        progress.finished(run, seconds)
-        log(progress.line(run, seconds, result))
+    env = _worker_env(jobs)
+    waiting = list(progress.pending)
+    active: Dict[subprocess.Popen, tuple] = {}
+    failed: List[Run] = []
+    while waiting or active:
+        for run in list(waiting):
+            lost = [r.name for r in run.needs if r in failed]
+            if lost:
+                failed.append(run)
+                waiting.remove(run)
+                progress.pending.remove(run)
+                log(f'{run.name}: skipped, needs {", ".join(lost)}')
+        for run in [r for r in waiting
+                    if all(n.is_done() for n in r.needs)][:jobs - len(active)]:
+            waiting.remove(run)
+            active[_start(run, deterministic, env)] = (run, time.time())
+        if not active:  # what is left needs runs that are not in `runs`
+            for run in waiting:
+                failed.append(run)
+                progress.pending.remove(run)
+                log(f'{run.name}: skipped, needs unfinished runs')
+            break
+        time.sleep(0.2)
+        for proc in [p for p in active if p.poll() is not None]:
+            run, start = active.pop(proc)
+            seconds = time.time() - start
+            if proc.returncode != 0 or not run.is_done():
+                failed.append(run)
+                progress.pending.remove(run)
+                log(f'{run.name}: FAILED (exit code {proc.returncode}), see '
+                    f'{osp.join(run.work_dir, "run.log")}')
+                continue
+            if run.kind == 'letkd':
+                result = 'targets written'
+            else:
+                with open(run.done_file) as f:
+                    result = (f'{run.family.metric} '
+                              f'{json.load(f)["value"]:.4g}')
+            progress.finished(run, seconds)
+            log(progress.line(run, seconds, result))
     return failed
+
+
+def _start(run: Run, deterministic: bool,
+           env: Dict[str, str]) -> subprocess.Popen:
+    """Start the worker of ``run`` in an empty work dir."""
+    shutil.rmtree(run.work_dir, ignore_errors=True)
+    os.makedirs(run.work_dir)
+    spec_file = osp.join(run.work_dir, 'run.json')
+    with open(spec_file, 'w') as f:
+        json.dump(_spec(run, deterministic), f, indent=1)
+    with open(osp.join(run.work_dir, 'run.log'), 'w') as out:
+        # the child keeps its own copy of the log's file descriptor
+        return subprocess.Popen(
+            [sys.executable, '-m', 'mmkd_ext.effectiveness.worker',
+             spec_file],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env)
+
+
+def doctor_runs(runs: List[Run],
+                batch_size: int = 8,
+                log: Callable[[str], None] = print) -> List[Run]:
+    """The doctor's report (:func:`mmkd_ext.analysis.analyze_distill`) of
+    each method of ``runs``, with the grid's options: its trained teacher,
+    letKD targets and data (one step of a freshly initialised student, seed
+    0, on a batch of the grid's training set).
+
+    Returns:
+        list[Run]: The methods not analysed because the grid has not yet
+        trained their teacher (or computed their targets).
+    """
+    from mmkd_ext.analysis import analyze_distill, format_report
+    missing = []
+    for run in runs:
+        if (run.kind != 'train' or run.seed != 0
+                or run.method in (STUDENT, TEACHER)):
+            continue
+        absent = [r.name for r in run.needs if not r.is_done()]
+        if absent:
+            missing.append(run)
+            log(f'{run.name}: not analysed, needs {", ".join(absent)} '
+                '(run the grid first)')
+            continue
+        report = analyze_distill(
+            run.family.config(run.method), run.options, batch_size=batch_size)
+        log(f'==== {run.family.task}/{run.family.name}/{run.method}\n'
+            f'{format_report(report)}\n')
+    return missing
 
 
 def collect(runs: List[Run]) -> List[Dict]:

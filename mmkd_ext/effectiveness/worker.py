@@ -11,7 +11,7 @@
   tests it and writes ``metrics.json`` last (a run without it is
   unfinished); a teacher run also writes its weights (``teacher.pth``); or
 * (``"kind": "letkd"``) computes the letKD targets file of a config from the
-  trained teacher (:class:`mmkd_ext.utils.letkd_targets.LetKDPreparer`).
+  trained teacher (:class:`mmkd_ext.letkd.prepare.LetKDPreparer`).
 
 A process per run isolates registries, the default scope and global state.
 """
@@ -114,7 +114,7 @@ def train_and_test(spec: Dict) -> Dict:
 
 def prepare_letkd(spec: Dict) -> str:
     """Write the letKD targets file of the run's config."""
-    from mmkd_ext.utils.letkd_targets import LetKDPreparer
+    from mmkd_ext.letkd.prepare import LetKDPreparer
     cfg = Config.fromfile(spec['config'])
     cfg.merge_from_dict(spec.get('options', {}))
     return LetKDPreparer(cfg, spec['work_dir'], seed=spec['seed']).run()

@@ -16,10 +16,7 @@ model = dict(
         layers=dict(penult=dict(in_channels=128, num_templates=256))),
     teacher=dict(_delete_=True, **_base_.bench_teacher),
     teacher_ckpt=None,  # the grid tool passes its trained teacher
-    data_preprocessor=_base_.bench_data_preprocessor,
-    distiller=dict(
-        distill_losses=dict(
-            loss_letkd_penult=dict(channels=128, num_templates=256))))
+    data_preprocessor=_base_.bench_data_preprocessor)
 train_dataloader = _base_.bench_train_dataloader
 val_dataloader = _base_.bench_test_dataloader
 test_dataloader = _base_.bench_test_dataloader

@@ -16,12 +16,7 @@ model = dict(
         model=dict(_delete_=True, **_base_.student_model),
         layers=dict(fpn=dict(in_channels=64, num_templates=256))),
     teacher=dict(_delete_=True, **_base_.teacher_model),
-    teacher_ckpt=None,  # the grid tool passes its teacher
-    distiller=dict(
-        distill_losses={
-            f'loss_letkd_p{i}': dict(channels=64, num_templates=256)
-            for i in range(3, 8)
-        }))
+    teacher_ckpt=None)  # the grid tool passes its teacher
 train_dataloader = _base_.bench_train_dataloader
 val_dataloader = _base_.bench_test_dataloader
 test_dataloader = _base_.bench_test_dataloader

@@ -19,12 +19,7 @@ model = dict(
             inter=dict(in_channels=128, num_templates=32),
             penult=dict(in_channels=32, num_templates=256))),
     teacher=dict(_delete_=True, **_base_.bench_teacher),
-    teacher_ckpt=None,  # the grid tool passes its teacher
-    distiller=dict(
-        distill_losses=dict(
-            loss_letkd_penult=dict(channels=128, num_templates=256),
-            loss_letkd_inter=dict(
-                channels=512, num_classes=4, num_subclasses=8, lda_dim=3))))
+    teacher_ckpt=None)  # the grid tool passes its teacher
 # mmengine's Runner gives this to the algorithm, which has none.
 data_preprocessor = dict(size=_base_.bench_crop)
 train_dataloader = _base_.bench_train_dataloader
