@@ -499,6 +499,12 @@ def test_targets_file_errors(tmp_path):
         LetKDLoss(path, 'inter', **dict(INTER, num_classes=4))
     with pytest.raises(ValueError, match='no target "other"'):
         LetKDLoss(path, 'other', **PENULT)
+    # a partial description (e.g. an older config's sizes) says what to do
+    with pytest.raises(ValueError, match='kind must be one of .*must be '
+                       'whole: give all of it, or none'):
+        LetKDLoss(path, 'penult', channels=4, num_templates=5)
+    assert LetKDLoss(path, 'penult').spec == normalize_target_spec(
+        'penult', PENULT)
     with pytest.raises(ValueError, match='lda_dim=3 exceeds'):
         normalize_target_spec('inter', dict(INTER, lda_dim=3))
     with pytest.raises(KeyError, match='unknown keys'):

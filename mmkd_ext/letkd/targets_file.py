@@ -215,8 +215,16 @@ def load_letkd_target(path: str,
             channels, K, classes, ...) differs from ``spec``. The message
             names the file, the target and every differing key.
     """
-    expected = None if spec is None else normalize_target_spec(name, spec)
     where = f'letKD targets file "{path}"'
+    try:
+        expected = (None if spec is None else normalize_target_spec(
+            name, spec))
+    except (KeyError, ValueError) as err:
+        msg = err.args[0] if err.args else str(err)
+        raise type(err)(
+            f'{msg} (a description given with target "{name}" of {where} '
+            'is checked against the file\'s and must be whole: give all of '
+            'it, or none and the file\'s is used)') from None
     if not osp.isfile(path):
         raise FileNotFoundError(
             f'{where} does not exist. Compute it once per teacher with '
