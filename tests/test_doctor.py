@@ -122,3 +122,18 @@ def test_teacher_dropout_in_train_mode_warns():
                for line in report.teacher_state), report.teacher_state
 
 
+
+
+def test_epoch_dependent_loss_runs_outside_a_runner():
+    """CTKD reads the epoch from the MessageHub, which only a Runner fills:
+    the doctor announces its step as the first of the first epoch."""
+    from mmengine.logging import MessageHub
+    hub = MessageHub.get_instance('doctor-ctkd-test')
+    assert hub.get_info('epoch') is None
+    cfg = osp.join(ROOT, 'configs', 'effectiveness', 'cls',
+                   'ctkd_resnet34-w16_resnet18-w16_demo-cls.py')
+    with mock.patch.object(MessageHub, 'get_current_instance',
+                           return_value=hub):
+        report = analyze_distill(cfg, input_size=(32, 32), use_data=False)
+    assert [t.name for t in report.terms] == ['loss_ctkd']
+    assert hub.get_info('epoch') == 0

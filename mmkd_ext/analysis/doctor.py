@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
-from mmengine.logging import MMLogger
+from mmengine.logging import MessageHub, MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 from torch import nn
@@ -265,6 +265,13 @@ def analyze_distill(cfg_path: str,
         for m in model.teacher.modules()
         if isinstance(m, (_BatchNorm, _DropoutNd))
     ]
+    # A Runner's RuntimeInfoHook announces the epoch and iteration before
+    # each step (CTKD's temperature schedule reads the epoch): this step is
+    # the first of the first epoch unless the caller said otherwise.
+    hub = MessageHub.get_current_instance()
+    for key in ('epoch', 'iter'):
+        if hub.get_info(key) is None:
+            hub.update_info(key, 0)
     model.train()
     data = model.data_preprocessor(batch, True)
     losses = model(**data, mode='loss')
