@@ -239,7 +239,8 @@ def _random_teacher(teacher_run, cfg_path):
 def test_worker_prepares_letkd_targets(method, tmp_path):
     """The worker's letKD step as the grid runs it (the harness's spec and
     options, the preparer's import, the targets file every loss of the
-    method reads), on the cls family, a random teacher and 12 crops."""
+    method reads), on the cls family, a random teacher and 27 crops (432
+    teacher vectors of 4 x 4 maps for the config's 256 templates)."""
     from mmrazor.registry import MODELS
 
     from mmkd_ext.effectiveness.grid import make_data
@@ -247,7 +248,7 @@ def test_worker_prepares_letkd_targets(method, tmp_path):
     from mmkd_ext.effectiveness.worker import load_config, prepare_letkd
     from mmkd_ext.models.losses import LetKDLoss
     work = str(tmp_path)
-    make_data('cls', osp.join(work, 'data', 'cls'), num_train=12, num_val=6)
+    make_data('cls', osp.join(work, 'data', 'cls'), num_train=27, num_val=6)
     teacher_run, prepare, *students = plan(work, ['cls'], [method], seeds=1)
     assert prepare.kind == 'letkd' and prepare.needs == [teacher_run]
     cfg_path = prepare.family.config(method)
@@ -264,7 +265,8 @@ def test_worker_prepares_letkd_targets(method, tmp_path):
     cfg = load_config(_spec(students[-1], deterministic=True))
     for name, loss in cfg.model.distiller.distill_losses.items():
         if name in losses:
-            assert isinstance(MODELS.build(loss), LetKDLoss), name
+            loss = MODELS.build(dict(loss, _scope_='mmrazor'))
+            assert isinstance(loss, LetKDLoss), name
 
 
 def test_doctor_runs_with_the_grid_teacher_and_data(tmp_path):
