@@ -39,9 +39,10 @@ from .worker import METRICS_FILE
 TEACHER_WEIGHTS = 'teacher.pth'
 
 
-@dataclass
+@dataclass(eq=False)
 class Run:
-    """One training (or letKD preparation) of the grid."""
+    """One training (or letKD preparation) of the grid (compared by
+    identity: the scheduler looks runs up in its lists every poll)."""
     family: Family
     method: str
     seed: int
