@@ -5,6 +5,7 @@ import json
 import math
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -14,7 +15,7 @@ from mmengine.config import Config
 from mmkd_ext.effectiveness import GRID, families, plan, summarize, welch_p
 from mmkd_ext.effectiveness.grid import STUDENT, TEACHER, data_options
 from mmkd_ext.effectiveness.harness import Progress
-from mmkd_ext.effectiveness.report import markdown
+from mmkd_ext.effectiveness.report import markdown, summary_table
 
 from .conftest import ROOT
 
@@ -26,8 +27,8 @@ def _all_families():
 @pytest.mark.parametrize(
     'fam', _all_families(), ids=lambda f: f'{f.task}-{f.name}')
 def test_grid_configs_build_from_real_ones(fam):
-    """Every grid config exists, loads and keeps the real method config's
-    losses (the grid changes models, data and schedule only)."""
+    """Every grid config exists, loads and has the real method config's
+    algorithm and losses."""
     for method, _ in fam.methods:
         cfg = Config.fromfile(fam.config(method))
         assert cfg.model.type in ('SingleTeacherDistill', 'LetKDDistill',
@@ -38,6 +39,66 @@ def test_grid_configs_build_from_real_ones(fam):
         assert 'cfg_path' not in cfg.model.teacher, method
     for method in (TEACHER, STUDENT):
         assert 'teacher' not in Config.fromfile(fam.config(method)).model
+
+
+def _loss_weights(node, path=''):
+    """Every ``loss_weight`` under ``node``, by its key path."""
+    if isinstance(node, dict):
+        found = {}
+        for key, value in node.items():
+            if key == 'loss_weight':
+                found[path] = value
+            else:
+                found.update(_loss_weights(value, f'{path}.{key}'))
+        return found
+    return {}
+
+
+def _real_config(grid_config: str) -> Config:
+    """The real method config a grid config inherits (its first base)."""
+    with open(grid_config) as f:
+        first = re.search(r"_base_ = \[\s*'([^']+)'", f.read()).group(1)
+    path, _ = Config._get_cfg_path(first, grid_config)
+    return Config.fromfile(
+        path if '::' in first else osp.join(osp.dirname(grid_config), path))
+
+
+@pytest.mark.parametrize(
+    'fam', _all_families(), ids=lambda f: f'{f.task}-{f.name}')
+def test_grid_loss_weights_are_the_real_ones_or_held_out(fam):
+    """A grid config with its real config's distillation losses keeps every
+    loss weight (distillation and task head) unless it says the weight was
+    chosen on the held-out split. (The baselines built from a sibling method's
+    config, e.g. KD from KD+Z, change the loss types and state their values.)
+    """
+    compared = 0
+    for method, _ in fam.methods:
+        path = fam.config(method)
+        grid, real = Config.fromfile(path), _real_config(path)
+        losses = grid.model.distiller.distill_losses
+        real_losses = real.model.get('distiller', {}).get('distill_losses')
+        if real_losses is None or {
+                k: v['type'] for k, v in losses.items()} != {
+                    k: v['type'] for k, v in real_losses.items()}:
+            continue
+        compared += 1
+        weights = _loss_weights(losses.to_dict())
+        real_weights = _loss_weights(real_losses.to_dict())
+        for head in ('head', 'decode_head', 'roi_head'):
+            weights.update(_loss_weights(
+                grid.model.architecture.get(head, {}), head))
+            real_weights.update(_loss_weights(
+                real.model.architecture.get(head, {}), head))
+        changed = {
+            k: (real_weights[k], v) for k, v in weights.items()
+            if k in real_weights and v != real_weights[k]
+        }
+        with open(path) as f:
+            held_out = 'held-out split' in f.read()
+        assert not changed or held_out, (
+            f'{method}: loss weights {changed} (real, grid) changed '
+            'without a held-out choice')
+    assert compared >= len(fam.methods) // 2
 
 
 def test_data_options_switch_to_holdout(tmp_path):
@@ -90,6 +151,13 @@ def test_summary_welch_verdicts():
     table = markdown(list(rows.values()))
     assert 'Welch p < 0.05' in table
     assert '| good | 3 | 60.00 +- 1.00 |' in table
+    results += [_result('bad', s, v) for s, v in enumerate((30, 31, 29))]
+    summary = summary_table(summarize(results)).splitlines()
+    assert summary[2] == ('| cls / resnet (accuracy/top1) | - / 50.00 +- '
+                          '1.00 | **good +10.00**, noise +0.00, '
+                          '*bad -20.00* |')
+    one_seed = summarize(results[:3] + [_result('once', 0, 70)])
+    assert one_seed[-1]['verdict'] == 'untested (< 2 seeds)'
     assert math.isnan(welch_p([1.0], [1.0, 2.0]))
     assert welch_p([1.0, 1.0], [1.0, 1.0]) == 1.0
 

@@ -9,7 +9,7 @@ seeds against the student-alone seeds, at p < :data:`ALPHA`.
 import json
 import math
 import os.path as osp
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -56,8 +56,10 @@ def summarize(results: List[Dict]) -> List[Dict]:
             row['gain'] = row['mean'] - float(np.mean(base))
             row['p'] = welch_p(values, base)
             significant = row['p'] < ALPHA
-            row['verdict'] = ('helps' if significant and row['gain'] > 0 else
-                              'hurts' if significant else 'within spread')
+            row['verdict'] = (
+                'untested (< 2 seeds)' if math.isnan(row['p']) else
+                'helps' if significant and row['gain'] > 0 else
+                'hurts' if significant else 'within spread')
         rows.append(row)
     return rows
 
@@ -85,6 +87,41 @@ def markdown(rows: List[Dict]) -> str:
                 f'{r.get("verdict", "")} | {r["train_s"]:.0f} |')
         lines.append('')
     return '\n'.join(lines)
+
+
+def _level(row: Optional[Dict], scale: float) -> str:
+    """``mean +- std`` of a summary row (``-`` when absent)."""
+    if row is None:
+        return '-'
+    text = f'{row["mean"] * scale:.2f}'
+    return text + (f' +- {row["std"] * scale:.2f}' if row['seeds'] > 1 else '')
+
+
+def summary_table(rows: List[Dict]) -> str:
+    """One line per family: teacher / student alone (mean +- std) and every
+    method's gain over the student alone, largest first; **bold**: helps,
+    *italic*: hurts (Welch p < :data:`ALPHA`)."""
+    lines = [
+        '| family (metric) | teacher / student alone | gains over the '
+        'student alone |', '|---|---|---|'
+    ]
+    for key in dict.fromkeys((r['task'], r['family']) for r in rows):
+        part = {r['method']: r for r in rows
+                if (r['task'], r['family']) == key}
+        metric = next(iter(part.values()))['metric']
+        scale = METRIC_SCALE.get(metric, 1)
+        unit = f' x{scale}' if scale != 1 else ''
+        gains = []
+        for r in sorted((r for r in part.values() if 'gain' in r),
+                        key=lambda r: -r['gain']):
+            mark = {'helps': '**', 'hurts': '*'}.get(r['verdict'], '')
+            gains.append(
+                f'{mark}{r["method"]} {r["gain"] * scale:+.2f}{mark}')
+        lines.append(
+            f'| {key[0]} / {key[1]} ({metric}{unit}) | '
+            f'{_level(part.get(TEACHER), scale)} / '
+            f'{_level(part.get(STUDENT), scale)} | {", ".join(gains)} |')
+    return '\n'.join(lines) + '\n'
 
 
 def bar_chart(rows: List[Dict], task: str, path: str) -> None:
@@ -133,7 +170,8 @@ def write_outputs(results: List[Dict], out_dir: str) -> Dict[str, str]:
     with open(paths['json'], 'w') as f:
         json.dump(dict(runs=results, summary=rows), f, indent=1)
     with open(paths['md'], 'w') as f:
-        f.write(markdown(rows))
+        f.write('## Summary\n\n' + summary_table(rows) + '\n' +
+                markdown(rows))
     for task in dict.fromkeys(r['task'] for r in rows):
         paths[task] = osp.join(out_dir, f'{task}.png')
         bar_chart(rows, task, paths[task])

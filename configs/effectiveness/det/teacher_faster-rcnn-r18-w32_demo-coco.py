@@ -13,7 +13,7 @@ test_dataloader = _base_.bench_test_dataloader
 val_evaluator = _base_.bench_evaluator
 test_evaluator = _base_.bench_evaluator
 optim_wrapper = dict(_delete_=True, **_base_.bench_optim_wrapper)
-param_scheduler = _base_.bench_teacher_param_scheduler
-train_cfg = _base_.bench_teacher_train_cfg
-default_hooks = _base_.bench_teacher_default_hooks
+param_scheduler = _base_.bench_frcnn_teacher_param_scheduler
+train_cfg = _base_.bench_frcnn_teacher_train_cfg
+default_hooks = _base_.bench_frcnn_teacher_default_hooks
 auto_scale_lr = dict(enable=False)

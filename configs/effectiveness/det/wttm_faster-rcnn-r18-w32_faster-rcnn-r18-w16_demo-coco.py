@@ -16,7 +16,7 @@ test_dataloader = _base_.bench_test_dataloader
 val_evaluator = _base_.bench_evaluator
 test_evaluator = _base_.bench_evaluator
 optim_wrapper = dict(_delete_=True, **_base_.bench_optim_wrapper)
-param_scheduler = _base_.bench_param_scheduler
-train_cfg = _base_.bench_train_cfg
-default_hooks = _base_.bench_default_hooks
+param_scheduler = _base_.bench_frcnn_param_scheduler
+train_cfg = _base_.bench_frcnn_train_cfg
+default_hooks = _base_.bench_frcnn_default_hooks
 auto_scale_lr = dict(enable=False)
