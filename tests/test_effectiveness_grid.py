@@ -12,7 +12,15 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from mmkd_ext.effectiveness import GRID, families, plan, summarize, welch_p
+from mmkd_ext.effectiveness import (
+    GRID,
+    collect,
+    families,
+    grid_root,
+    plan,
+    summarize,
+    welch_p,
+)
 from mmkd_ext.effectiveness.grid import STUDENT, TEACHER, data_options
 from mmkd_ext.effectiveness.harness import Progress
 from mmkd_ext.effectiveness.report import markdown, summary_table
@@ -133,6 +141,52 @@ def test_plan_order_and_letkd_targets(tmp_path):
     assert runs[4].needs == [runs[0], runs[1]]
 
 
+def test_variants_and_holdout_runs_live_apart(tmp_path):
+    """A method run with config options is a variant in its own folder
+    (its results never taken for the method's); held-out runs, teacher
+    included, live under WORK_DIR/holdout; the data is shared."""
+    work = str(tmp_path)
+    weight = 'model.distiller.distill_losses.loss_kd.loss_weight'
+    grid = plan(work, ['cls'], ['kd'], seeds=1)
+    variant = plan(work, ['cls'], ['kd'], seeds=1,
+                   method_options={weight: 2, 'model.teacher_ckpt': 'x y'})
+    held = plan(work, ['cls'], ['kd'], seeds=1, holdout=True)
+    assert [r.work_dir for r in variant[:2]] == [
+        r.work_dir for r in grid[:2]]  # teacher, student alone: shared
+    assert grid[2].work_dir == osp.join(work, 'cls', 'resnet', 'kd', 'seed0')
+    assert variant[2].label == 'kd[loss_kd.loss_weight=2,teacher_ckpt=x_y]'
+    assert variant[2].work_dir == osp.join(work, 'cls', 'resnet',
+                                           variant[2].label, 'seed0')
+    assert variant[2].options[weight] == 2
+    assert variant[2].name == 'cls/resnet/' + variant[2].label + ' (seed 0)'
+    assert [r.work_dir for r in held] == [
+        r.work_dir.replace(work, osp.join(work, 'holdout'), 1) for r in grid]
+    assert grid_root(work, holdout=True) == osp.join(work, 'holdout')
+    assert held[2].options['train_dataloader.dataset.ann_file'] == (
+        'meta/train_fit.txt')
+    assert held[2].options['train_dataloader.dataset.data_root'] == (
+        grid[2].options['train_dataloader.dataset.data_root'])
+
+
+def test_collect_reads_every_finished_run_in_grid_order(tmp_path):
+    """The outputs describe the whole folder, whichever invocation ran each
+    run: teacher, student alone, then each method followed by its variants,
+    seeds in numeric order; unfinished runs are left out."""
+    base = tmp_path / 'cls' / 'resnet'
+    done = [('teacher', None), ('student', 10), ('student', 2),
+            ('kd[loss_kd.loss_weight=2]', 0), ('kd', 0), ('wttm', 1),
+            ('dkd', 0)]
+    for name, seed in done:
+        folder = base / name if seed is None else base / name / f'seed{seed}'
+        folder.mkdir(parents=True)
+        (folder / 'metrics.json').write_text(json.dumps([name, seed]))
+    (base / 'ctkd' / 'seed0').mkdir(parents=True)  # unfinished
+    assert collect(str(tmp_path)) == [
+        ['teacher', None], ['student', 2], ['student', 10], ['kd', 0],
+        ['kd[loss_kd.loss_weight=2]', 0], ['dkd', 0], ['wttm', 1]]
+    assert collect(str(tmp_path / 'holdout')) == []
+
+
 def _result(method, seed, value, family='resnet'):
     return dict(task='cls', family=family, method=method, seed=seed,
                 metric='accuracy/top1', value=value, train_s=1.0)
@@ -181,17 +235,17 @@ def _tool(work_dir, task, method):
         capture_output=True, text=True, cwd=ROOT, timeout=1200)
 
 
-# One method per task; the det one is in the RetinaNet family only.
-@pytest.mark.slow
-@pytest.mark.parametrize('task,family,method,top',
-                         [('cls', 'resnet', 'kd', 100),
-                          ('seg', 'pspnet', 'cwd', 100),
-                          ('det', 'retinanet', 'cwd', 1)])
-def test_tool_end_to_end_and_resume(task, family, method, top, tmp_path):
+# One method per task (the det one in the RetinaNet family); the resume is
+# checked on the cheapest task only.
+@pytest.mark.parametrize('task,family,method,top,resume',
+                         [('cls', 'resnet', 'kd', 100, True),
+                          ('seg', 'pspnet', 'cwd', 100, False),
+                          ('det', 'retinanet', 'cwd', 1, False)])
+def test_tool_end_to_end(task, family, method, top, resume, tmp_path):
     """Teacher, student alone and one method, 2 seeds, 1 epoch on 12
-    images: JSON, table and chart written; a rerun skips every finished run;
-    a half-finished run (no metrics file) runs again, with the same result
-    (same seed, deterministic)."""
+    images: JSON, summary, table and chart written. ``resume``: a rerun
+    skips every finished run; a half-finished run (no metrics file) runs
+    again, with the same result (same seed, deterministic)."""
     work = str(tmp_path / 'bench')
     out = _tool(work, task, method)
     log = out.stdout + out.stderr
@@ -208,8 +262,11 @@ def test_tool_end_to_end_and_resume(task, family, method, top, tmp_path):
     with open(osp.join(work, 'results.md')) as f:
         table = f.read()
     assert f'| {method} | 2 |' in table and 'Welch' in table
+    assert f'| {task} / {family} (' in table  # the summary line
     with open(osp.join(work, f'{task}.png'), 'rb') as f:
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+    if not resume:
+        return
     rerun = _tool(work, task, method)
     assert rerun.returncode == 0
     assert '5 of 5 runs already finished' in rerun.stdout

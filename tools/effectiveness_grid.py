@@ -12,10 +12,13 @@ a rerun::
         [--seeds 3] [--work-dir work_dirs/effectiveness]
 
 Loss weights are chosen with ``--holdout`` (train on 4/5 of the training
-images, test on the other 1/5; never on the reported split), e.g.
-``--holdout --methods cankd --cfg-options
-model.distiller.distill_losses.loss_cankd.loss_weight=2
---work-dir work_dirs/effectiveness_holdout_cankd-w2``.
+images, test on the other 1/5; never on the reported split; runs and outputs
+in WORK_DIR/holdout/), e.g. ``--holdout --methods cankd --cfg-options
+model.distiller.distill_losses.loss_cankd.loss_weight=2``: a method run with
+``--cfg-options`` is a variant of its own, ``cankd[loss_cankd.loss_weight=2]``,
+next to the method's other variants, all sharing one teacher and student
+alone. The outputs cover every finished run in the folder, whichever
+invocation ran it.
 
 ``--doctor`` trains nothing: it prints the report of
 ``tools/analyze_distill.py`` for each chosen method with the grid's trained
@@ -33,6 +36,7 @@ from mmkd_ext.effectiveness import (  # noqa: E402
     TASKS,
     collect,
     doctor_runs,
+    grid_root,
     plan,
     run_grid,
     write_outputs,
@@ -58,7 +62,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         'weights)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
-        help='config options of the method runs (not teacher / student)')
+        help='config options of the method runs (not teacher / student), '
+        'which run as the variant <method>[<options>]')
     parser.add_argument(
         '--epochs', type=int,
         help='override every run\'s max_epochs (quick checks only)')
@@ -89,9 +94,10 @@ def main(argv=None) -> int:
     if not args.report_only:
         failed = run_grid(runs, args.work_dir, not args.no_deterministic,
                           args.num_train, args.num_val, args.jobs)
-    results = collect(runs)
+    root = grid_root(args.work_dir, args.holdout)
+    results = collect(root)
     if results:
-        paths = write_outputs(results, args.work_dir)
+        paths = write_outputs(results, root)
         print('\n'.join(f'wrote {p}' for p in paths.values()))
     for run in failed:
         print(f'FAILED: {run.name} ({run.work_dir}/run.log)')

@@ -11,10 +11,19 @@ subprocess (:mod:`mmkd_ext.effectiveness.worker`) in its own work dir
 exists is skipped, any other starts again from an empty folder; up to
 ``jobs`` runs at a time. Progress and an ETA (from the mean time of the runs
 finished so far per family) are printed after each run.
+
+Held-out runs (choosing a loss weight) live apart, in
+``WORK_DIR/holdout/<task>/...``: the grid's teacher, which saw the held-out
+images, is never taken for a held-out run, nor the other way round. Method
+runs with config options live
+in ``<method>[<options>]`` next to ``<method>``: each set of options is a
+run of its own, sharing the teacher and the student alone.
 """
+import glob
 import json
 import os
 import os.path as osp
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +36,7 @@ from mmengine.config import Config
 from .grid import (
     ROOT,
     STUDENT,
+    TASKS,
     TEACHER,
     TEACHER_SEED,
     Family,
@@ -37,6 +47,31 @@ from .grid import (
 from .worker import METRICS_FILE
 
 TEACHER_WEIGHTS = 'teacher.pth'
+HOLDOUT_DIR = 'holdout'
+# config keys' prefixes left out of a variant's name
+_LABEL_PREFIXES = ('model.distiller.distill_losses.', 'model.architecture.',
+                   'model.distiller.', 'model.')
+
+
+def options_label(options: Dict) -> str:
+    """The name of a method run's variant: its config options as
+    ``key=value`` pairs joined by ``,`` (keys without the usual
+    ``model.distiller.distill_losses.`` / ``model.architecture.`` prefixes),
+    with any character outside ``[A-Za-z0-9._=,+-]`` replaced by ``_``."""
+    pairs = []
+    for key, value in sorted(options.items()):
+        for prefix in _LABEL_PREFIXES:
+            if key.startswith(prefix):
+                key = key[len(prefix):]
+                break
+        pairs.append(f'{key}={value}')
+    return re.sub(r'[^A-Za-z0-9._=,+-]', '_', ','.join(pairs))
+
+
+def grid_root(work_dir: str, holdout: bool = False) -> str:
+    """Where the runs (and the outputs) of the grid, or of its held-out
+    part, live under ``work_dir``."""
+    return osp.join(work_dir, HOLDOUT_DIR) if holdout else work_dir
 
 
 @dataclass(eq=False)
@@ -50,11 +85,19 @@ class Run:
     kind: str = 'train'  # or 'letkd'
     options: Dict = field(default_factory=dict)
     needs: List['Run'] = field(default_factory=list)
+    variant: str = ''  # options_label of the method's config options
+
+    @property
+    def label(self) -> str:
+        """The method, with its variant in brackets (the name in the
+        outputs)."""
+        return f'{self.method}[{self.variant}]' if self.variant else (
+            self.method)
 
     @property
     def name(self) -> str:
         what = 'letKD targets' if self.kind == 'letkd' else f'seed {self.seed}'
-        return (f'{self.family.task}/{self.family.name}/{self.method} '
+        return (f'{self.family.task}/{self.family.name}/{self.label} '
                 f'({what})')
 
     @property
@@ -97,11 +140,14 @@ def plan(work_dir: str,
             the teacher and the student alone run in every family that has
             one of them.
         seeds (int): Seeds 0 .. seeds-1 of the students.
-        holdout (bool): Train on ``train_fit``, test on ``train_holdout``.
+        holdout (bool): Train on ``train_fit``, test on ``train_holdout``,
+            with all runs under ``WORK_DIR/holdout`` (:func:`grid_root`).
         epochs (int, optional): Override every run's ``max_epochs`` (for
             quick checks; the grid's configs set the real schedules).
         method_options (dict, optional): Config options of the method runs
-            (e.g. a loss weight being tuned on the held-out split).
+            (e.g. a loss weight being tuned on the held-out split); the
+            method runs become the variant :func:`options_label` of them,
+            in ``<method>[<variant>]/seed<k>``.
     """
     runs = []
     if methods is not None:
@@ -117,7 +163,7 @@ def plan(work_dir: str,
         ]
         if methods is not None and not chosen:
             continue
-        base = osp.join(work_dir, fam.task, fam.name)
+        base = osp.join(grid_root(work_dir, holdout), fam.task, fam.name)
         common = data_options(fam.task, osp.join(work_dir, 'data', fam.task),
                               holdout)
         if epochs:
@@ -132,6 +178,7 @@ def plan(work_dir: str,
         runs.append(teacher)
         distill = dict(common, **{'model.teacher_ckpt': teacher_ckpt})
         distill.update(method_options or {})
+        variant = options_label(method_options) if method_options else ''
         method_opts, method_needs = {}, {}
         for method in chosen:
             opts = dict(distill)
@@ -152,11 +199,10 @@ def plan(work_dir: str,
                     osp.join(base, STUDENT, f'seed{seed}'),
                     options=dict(common)))
             for method in chosen:
-                runs.append(
-                    Run(fam, method, seed,
-                        osp.join(base, method, f'seed{seed}'),
-                        options=method_opts[method],
-                        needs=method_needs[method]))
+                run = Run(fam, method, seed, '', options=method_opts[method],
+                          needs=method_needs[method], variant=variant)
+                run.work_dir = osp.join(base, run.label, f'seed{seed}')
+                runs.append(run)
     return runs
 
 
@@ -166,7 +212,7 @@ def _spec(run: Run, deterministic: bool) -> Dict:
         kind=run.kind,
         task=fam.task,
         family=fam.name,
-        method=run.method,
+        method=run.label,
         seed=run.seed,
         config=fam.config(run.method),
         metric=fam.metric,
@@ -367,11 +413,28 @@ def doctor_runs(runs: List[Run],
     return missing
 
 
-def collect(runs: List[Run]) -> List[Dict]:
-    """The metrics of every finished training run of ``runs``."""
+def collect(root: str) -> List[Dict]:
+    """The metrics of every finished training run under ``root`` (a grid's
+    work dir, or its held-out part: :func:`grid_root`), whichever
+    invocation ran it, in the grid's order: per family the teacher, the
+    student alone, then each method followed by its variants; seeds
+    ascending."""
     out = []
-    for run in runs:
-        if run.kind == 'train' and run.is_done():
-            with open(run.done_file) as f:
-                out.append(json.load(f))
+    for fam in families(TASKS):
+        base = osp.join(root, fam.task, fam.name)
+        if not osp.isdir(base):
+            continue
+        names = os.listdir(base)
+        for method in [TEACHER, STUDENT] + [m for m, _ in fam.methods]:
+            variants = sorted(n for n in names
+                              if n.startswith(f'{method}[') and
+                              n.endswith(']'))
+            for name in [method] + variants:
+                files = [osp.join(base, name, METRICS_FILE)] + sorted(
+                    glob.glob(osp.join(glob.escape(osp.join(base, name)),
+                                       'seed*', METRICS_FILE)),
+                    key=lambda f: int(osp.basename(osp.dirname(f))[4:]))
+                for file in filter(osp.isfile, files):
+                    with open(file) as f:
+                        out.append(json.load(f))
     return out
