@@ -70,6 +70,16 @@ wall / process CPU; extra peak memory / the direct form's::
     TaT, 4096 x 4096, d = dv = 512 (3.7)    2.41      0.83/0.82  0.86/0.84
       (the same chunks: noise); memory                0.30       0.30
 
+On an idle machine (the same AMD EPYC, 2026-12-06, load average 0.7-1.8,
+torch's default 2 threads, no flush, 5 rounds,
+``python benchmarks/bench_attention.py --cases cankd_eg cankd_g tat_4096
+--variants ours sdpa --repeat 5``), speed / extra peak memory against the
+direct form: CanKD embedded-gaussian 1.13x [0.99-1.15] / 0.27 (SDPA 1.93x /
+0.05), gaussian 0.97x [0.90-1.00] / 0.28 (SDPA, math kernel since dv != d:
+1.07x / 1.01), TaT 4096 positions 1.02x [0.96-1.08] / 0.30 (SDPA 1.05x /
+0.22); direct 3.10 s, 2.80 s, 1.58 s. The load-measured table above
+understates the chunked path.
+
 The CPU does not use torch's fused kernel by default. With subnormals
 flushed and 1 thread (load 2-3) it measured 1.51x the direct form at
 CanKD's embedded-gaussian size (the chunked path 1.13x; gaussian: dv != d,
