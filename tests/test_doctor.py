@@ -122,8 +122,6 @@ def test_teacher_dropout_in_train_mode_warns():
                for line in report.teacher_state), report.teacher_state
 
 
-
-
 def test_epoch_dependent_loss_runs_outside_a_runner():
     """CTKD reads the epoch from the MessageHub, which only a Runner fills:
     the doctor announces its step as the first of the first epoch."""

@@ -15,9 +15,9 @@ finished so far per family) are printed after each run.
 Held-out runs (choosing a loss weight) live apart, in
 ``WORK_DIR/holdout/<task>/...``: the grid's teacher, which saw the held-out
 images, is never taken for a held-out run, nor the other way round. Method
-runs with config options live
-in ``<method>[<options>]`` next to ``<method>``: each set of options is a
-run of its own, sharing the teacher and the student alone.
+runs with config options live in ``<method>[<options>]`` next to
+``<method>``: each set of options is a run of its own, sharing the teacher
+and the student alone.
 """
 import glob
 import json
@@ -68,6 +68,12 @@ def options_label(options: Dict) -> str:
     return re.sub(r'[^A-Za-z0-9._=,+-]', '_', ','.join(pairs))
 
 
+def variant_name(method: str, variant: str = '') -> str:
+    """The name (and folder) of a method's variant: ``method[variant]``,
+    or the method alone."""
+    return f'{method}[{variant}]' if variant else method
+
+
 def grid_root(work_dir: str, holdout: bool = False) -> str:
     """Where the runs (and the outputs) of the grid, or of its held-out
     part, live under ``work_dir``."""
@@ -91,8 +97,7 @@ class Run:
     def label(self) -> str:
         """The method, with its variant in brackets (the name in the
         outputs)."""
-        return f'{self.method}[{self.variant}]' if self.variant else (
-            self.method)
+        return variant_name(self.method, self.variant)
 
     @property
     def name(self) -> str:
@@ -199,10 +204,13 @@ def plan(work_dir: str,
                     osp.join(base, STUDENT, f'seed{seed}'),
                     options=dict(common)))
             for method in chosen:
-                run = Run(fam, method, seed, '', options=method_opts[method],
-                          needs=method_needs[method], variant=variant)
-                run.work_dir = osp.join(base, run.label, f'seed{seed}')
-                runs.append(run)
+                runs.append(
+                    Run(fam, method, seed,
+                        osp.join(base, variant_name(method, variant),
+                                 f'seed{seed}'),
+                        options=method_opts[method],
+                        needs=method_needs[method],
+                        variant=variant))
     return runs
 
 
