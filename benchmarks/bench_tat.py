@@ -176,11 +176,14 @@ def main() -> None:
     if args.child:
         print(json.dumps(memory_child(*args.child, args.device)))
         return
-    from mmkd_ext.models.utils.attention import MIN_AUTO_CHUNK
+    from mmkd_ext.models.utils.attention import (
+        MIN_AUTO_CHUNK,
+        auto_chunk_size,
+    )
     print(f'device={args.device} threads={torch.get_num_threads()} '
           f'flush_denormal={flush}; forward + backward; ours: chunk_size='
           f'{CHUNK!r} (fused SDPA on CUDA), the direct form where every '
-          f'attention has <= {MIN_AUTO_CHUNK} positions')
+          f'attention has < {4 * MIN_AUTO_CHUNK} positions')
     print(f'{"case":22s} {"N":>6s} {"A MiB":>6s} {"ours s":>7s} '
           f'{"direct s":>8s} {"time":>5s} {"cpu":>5s} {"ours MiB":>8s} '
           f'{"direct MiB":>10s} {"memory":>6s}')
@@ -204,7 +207,7 @@ def main() -> None:
             [lambda step=step: (step(), _sync(args.device))
              for step in steps],
             1 if name == 'one_to_all_seg' else args.repeats)
-        path = '' if n_max > MIN_AUTO_CHUNK else ' (same path)'
+        path = '' if auto_chunk_size(n_max) < n_max else ' (same path)'
         print(f'{name:22s} {n_max:6d} {attn_mib:6.0f} {medians[0]:7.3f} '
               f'{medians[1]:8.3f} {1 / ratios[1]:5.2f} '
               f'{1 / cpu_ratios[1]:5.2f} {mem["ours"]:8.0f} '

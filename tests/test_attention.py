@@ -249,14 +249,15 @@ def test_chunked_attention_under_autocast():
 
 
 def test_auto_chunk_size_from_the_number_of_queries(monkeypatch):
-    """'auto' (the default): the direct form up to the minimal chunk, then
-    a quarter of the queries per chunk, never fewer than the minimum; the
-    chunk passed on is the one chosen."""
+    """'auto' (the default): the direct form below four minimal chunks,
+    then an eighth of the queries per chunk, never fewer than the minimum;
+    the chunk passed on is the one chosen."""
     small = attention_mod.MIN_AUTO_CHUNK
-    assert attention_mod.auto_chunk_size(small) == small
-    assert attention_mod.auto_chunk_size(small + 1) == small
-    assert attention_mod.auto_chunk_size(16800) == 4200
-    assert attention_mod.auto_chunk_size(16384) == 4096
+    assert attention_mod.auto_chunk_size(4 * small - 1) == 4 * small - 1
+    assert attention_mod.auto_chunk_size(4 * small) == small
+    assert attention_mod.auto_chunk_size(8 * small + 1) == small + 1
+    assert attention_mod.auto_chunk_size(16800) == 2100
+    assert attention_mod.auto_chunk_size(16384) == 2048
     chosen = []
     real = attention_mod._ChunkedSoftmaxAttention.apply
 
@@ -271,11 +272,11 @@ def test_auto_chunk_size_from_the_number_of_queries(monkeypatch):
     q, k, v = (torch.randn(2, n, 3, generator=gen, dtype=torch.float64,
                            requires_grad=True) for n in (37, 9, 9))
     out = softmax_attention(q, k, v)
-    assert chosen == [10]  # ceil(37 / 4)
+    assert chosen == [5]  # ceil(37 / 8)
     assert_close_normwise(out, direct_softmax_attention(q, k, v),
                           n_terms=3 + 9 + 37)
-    softmax_attention(q[:, :4], k, v)  # 4 queries: the direct form
-    assert chosen == [10]
+    softmax_attention(q[:, :15], k, v)  # 15 queries: the direct form
+    assert chosen == [5]
 
 
 @pytest.mark.parametrize('chunk_size', [0, -3, 2.5, 'big', True])
@@ -283,3 +284,48 @@ def test_bad_chunk_size_names_the_argument(chunk_size):
     q = torch.zeros(1, 4, 2)
     with pytest.raises(ValueError, match='chunk_size'):
         softmax_attention(q, q, q, chunk_size=chunk_size)
+
+
+def test_backward_skips_the_kept_chunks_and_is_reentrant():
+    """The forward keeps the probabilities of its last chunks (as many as
+    fit, with the gradient block, in half a matrix): the backward recomputes
+    the logits of the other chunks only, and a second backward (retain_graph,
+    which recomputes all) gives the same gradients bit for bit."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    b, n, m, d, dv, chunk = 2, 40, 9, 3, 5, 4  # 10 chunks
+    assert attention_mod.kept_blocks(n, chunk) == 4
+    assert attention_mod.kept_blocks(n, 10) == 1
+    assert attention_mod.kept_blocks(n, 11) == 0  # 4 chunks, 1 short
+    logit_products = []
+
+    class CountLogitProducts(TorchDispatchMode):
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if (func is torch.ops.aten.bmm.out
+                    and tuple(args[1].shape) == (b, d, m)):
+                logit_products.append(args[0].shape[1])
+            return func(*args, **(kwargs or {}))
+
+    gen = torch.Generator().manual_seed(4)
+    q, k, v = (torch.randn(b, rows, cols, generator=gen, requires_grad=True)
+               for rows, cols in ((n, d), (m, d), (m, dv)))
+    with CountLogitProducts():
+        out = softmax_attention(q, k, v, chunk_size=chunk)
+    assert logit_products == [chunk] * 10
+    grad_out = torch.randn(out.shape, generator=gen)
+    logit_products.clear()
+    with CountLogitProducts():
+        first = torch.autograd.grad(out, (q, k, v), grad_out,
+                                    retain_graph=True)
+    assert logit_products == [chunk] * 6
+    logit_products.clear()
+    with CountLogitProducts():
+        second = torch.autograd.grad(out, (q, k, v), grad_out)
+    assert logit_products == [chunk] * 10
+    for kept, recomputed in zip(first, second):
+        assert torch.equal(kept, recomputed)
+    ref = torch.autograd.grad(direct_softmax_attention(q, k, v), (q, k, v),
+                              grad_out)
+    for got, want in zip(first, ref):
+        assert_close_normwise(got, want, n_terms=d + m + n)

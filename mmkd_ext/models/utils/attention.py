@@ -113,8 +113,10 @@ def direct_softmax_attention(q: Tensor, k: Tensor, v: Tensor,
     Returns:
         Tensor: ``softmax(q k^T * scale, dim=-1) v``, shape (..., N, dv).
     """
-    attn = torch.softmax(torch.matmul(q, k.transpose(-2, -1)) * scale, dim=-1)
-    return torch.matmul(attn, v)
+    logits = torch.matmul(q, k.transpose(-2, -1))
+    if scale != 1.0:
+        logits = logits * scale
+    return torch.matmul(torch.softmax(logits, dim=-1), v)
 
 
 def _exp_flush_(x: Tensor) -> Tensor:
@@ -142,10 +144,22 @@ def _as_3d(x: Tensor, batch: torch.Size) -> Tensor:
     return x.expand(batch + x.shape[-2:]).reshape((-1, ) + x.shape[-2:])
 
 
-#: Fewest query rows per chunk that ``chunk_size='auto'`` uses: thinner
-#: blocks ran slower (2 threads, TaT at 4096 positions: chunks of 512 rows
-#: 0.73x the direct form's speed, of 1024 rows 0.81x).
-MIN_AUTO_CHUNK = 1024
+def _block(flat: Tensor, batch: int, rows: int, keys: int) -> Tensor:
+    """The contiguous (B', rows, M) block at the start of the 1-d buffer
+    ``flat``.
+
+    Every chunk of a pass writes its blocks into the same buffers: a fresh
+    buffer of a block's size (above glibc's mmap threshold, 32 MiB at most)
+    is new pages, which the kernel zero-fills on first touch: 45 ms for
+    141 MiB on the 2-vCPU AMD EPYC (KVM) of issue 19, as much as the
+    (2, 4200, 128) x (2, 128, 4200) product that writes it.
+    """
+    return flat[:batch * rows * keys].view(batch, rows, keys)
+
+
+#: Fewest query rows per chunk that ``chunk_size='auto'`` uses (below
+#: ``4 * MIN_AUTO_CHUNK`` queries it takes the direct form).
+MIN_AUTO_CHUNK = 512
 
 
 def check_chunk_size(chunk_size: Union[int, str, None], where: str) -> None:
@@ -161,36 +175,61 @@ def check_chunk_size(chunk_size: Union[int, str, None], where: str) -> None:
 
 def auto_chunk_size(n: int) -> int:
     """Queries per chunk for ``chunk_size='auto'``, from the number of
-    queries ``n``: a quarter of them, so that the two live blocks take half
-    of one full matrix (the direct form's extra peak is ~2.3 matrices at
-    CanKD's RetinaNet P3 size: the chunked path's is then ~0.2-0.3 of it),
-    at least :data:`MIN_AUTO_CHUNK`; ``n`` (the direct form) where that is
-    all of them.
+    queries ``n``: an eighth of them, at least :data:`MIN_AUTO_CHUNK`, so
+    that the blocks alive in the backward pass (three kept, one gradient
+    block: :func:`kept_blocks`) take half of one full matrix (the direct
+    form's extra peak is ~2.5 matrices: the chunked path's is then ~0.2-0.3
+    of it); ``n`` (the direct form) below ``4 * MIN_AUTO_CHUNK`` queries,
+    where fewer than three chunks would be kept.
     """
-    return min(n, max(-(-n // 4), MIN_AUTO_CHUNK))
+    if n < 4 * MIN_AUTO_CHUNK:
+        return n
+    return max(-(-n // 8), MIN_AUTO_CHUNK)
+
+
+def kept_blocks(n: int, chunk_size: int) -> int:
+    """How many blocks of exponentials the forward pass keeps for the
+    backward pass (those of its last chunks, which the backward then does
+    not recompute): as many as fit, with the backward's gradient block, in
+    half of one full (N, M) matrix, the chunked path's memory budget (see
+    :func:`auto_chunk_size`); none with fewer than 4 chunks."""
+    return max(0, (n // 2) // chunk_size - 1)
 
 
 def _chunked_forward(q: Tensor, k: Tensor, v: Tensor, scale: float,
-                     chunk_size: int) -> tuple:
-    """3-d output (B', N, dv) and row log-sum-exp of the logits (B', N, 1),
-    B' the product of the broadcast batch dimensions."""
+                     chunk_size: int, keep: int = 0) -> tuple:
+    """The 3-d output (B', N, dv), B' the product of the broadcast batch
+    dimensions; the row maximum of the logits and the row sum of the
+    exponentials :math:`E = \\exp(x - \\max)` (each (B', N, 1)); the buffers
+    holding :math:`E` of the last ``keep`` chunks (a list in chunk order,
+    each the size of a whole chunk: see :func:`_block`), exactly as the
+    backward pass would recompute them.
+    """
     batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
     q, k, v = (_as_3d(x, batch) for x in (q, k, v))
-    n = q.shape[1]
+    b, n, m = q.shape[0], q.shape[1], k.shape[1]
     out = q.new_empty(q.shape[:2] + v.shape[2:])
-    lse = q.new_empty(q.shape[:2] + (1, ))
+    row_max, row_sum = q.new_empty(b, n, 1), q.new_empty(b, n, 1)
     k_t = k.transpose(1, 2)
-    for start in range(0, n, chunk_size):
+    starts = range(0, n, chunk_size)
+    first_kept = len(starts) - keep
+    flat = q.new_empty(b * min(n, chunk_size) * m)
+    kept = []
+    for index, start in enumerate(starts):
         rows = slice(start, start + chunk_size)
-        prob = torch.bmm(q[:, rows], k_t)
+        q_c = q[:, rows]
+        if index > first_kept:  # the first kept chunk's is the work buffer
+            flat = q.new_empty(flat.shape)
+        exp = torch.bmm(q_c, k_t, out=_block(flat, b, q_c.shape[1], m))
         if scale != 1.0:
-            prob.mul_(scale)
-        row_max = prob.amax(dim=-1, keepdim=True)
-        _exp_flush_(prob.sub_(row_max))
-        row_sum = prob.sum(dim=-1, keepdim=True)
-        torch.bmm(prob, v, out=out[:, rows]).div_(row_sum)
-        torch.add(row_max, row_sum.log_(), out=lse[:, rows])
-    return out, lse
+            exp.mul_(scale)
+        torch.amax(exp, dim=-1, keepdim=True, out=row_max[:, rows])
+        _exp_flush_(exp.sub_(row_max[:, rows]))
+        torch.sum(exp, dim=-1, keepdim=True, out=row_sum[:, rows])
+        torch.bmm(exp, v, out=out[:, rows]).div_(row_sum[:, rows])
+        if index >= first_kept:
+            kept.append(flat)
+    return out, row_max, row_sum, kept
 
 
 def _chunked_attention(q: Tensor, k: Tensor, v: Tensor, scale: float,
@@ -203,16 +242,33 @@ def _chunked_attention(q: Tensor, k: Tensor, v: Tensor, scale: float,
 
 class _ChunkedSoftmaxAttention(torch.autograd.Function):
     """Query-chunked softmax attention whose backward recomputes the
-    probabilities of each chunk from the saved log-sum-exp."""
+    exponentials of each chunk from the saved row maxima, except those of
+    the last chunks, which the forward keeps (:func:`kept_blocks`).
+
+    With :math:`P = E / s` (:math:`E = \\exp(x - \\max)`, :math:`s` the row
+    sum), the backward works on :math:`E` and the row-scaled output
+    gradient :math:`dO / s`: :math:`dV = E^\\top (dO / s)`,
+    :math:`dS = E \\odot ((dO / s) V^\\top - D / s)` with
+    :math:`D_i = \\sum_c dO_{ic} O_{ic}`, then :math:`dQ = dS\\, K`,
+    :math:`dK = dS^\\top Q` (times ``scale``). :math:`E` is recomputed by the
+    forward's own operations, so a kept block and a recomputed one are equal
+    bit for bit: a second backward (``retain_graph``), which recomputes
+    all, gives the same gradients.
+    """
 
     @staticmethod
     def forward(ctx, q: Tensor, k: Tensor, v: Tensor, scale: float,
                 chunk_size: int) -> Tensor:
         batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2],
                                        v.shape[:-2])
-        out, lse = _chunked_forward(q, k, v, scale, chunk_size)
-        ctx.save_for_backward(q, k, v, out, lse)
+        keep = kept_blocks(q.shape[-2], chunk_size)
+        out, row_max, row_sum, kept = _chunked_forward(
+            q, k, v, scale, chunk_size, keep)
+        ctx.save_for_backward(q, k, v, out, row_max, row_sum)
         ctx.scale, ctx.chunk_size, ctx.batch = scale, chunk_size, batch
+        # Intermediates, for the first backward only: it reuses their
+        # memory for the chunks it recomputes.
+        ctx.kept = kept
         return out.reshape(batch + out.shape[1:])
 
     @staticmethod
@@ -225,30 +281,42 @@ class _ChunkedSoftmaxAttention(torch.autograd.Function):
 
     @staticmethod
     def _backward(ctx, grad_out: Tensor) -> tuple:
-        q_in, k_in, v_in, out, lse = ctx.saved_tensors
+        q_in, k_in, v_in, out, row_max, row_sum = ctx.saved_tensors
+        kept, ctx.kept = ctx.kept, []
         need_q, need_k, need_v = ctx.needs_input_grad[:3]
-        scale, batch = ctx.scale, ctx.batch
+        scale, batch, chunk_size = ctx.scale, ctx.batch, ctx.chunk_size
         q, k, v = (_as_3d(x, batch) for x in (q_in, k_in, v_in))
         grad_out = grad_out.reshape(out.shape)
         k_t, v_t = k.transpose(1, 2), v.transpose(1, 2)
-        # D_i = sum_c dO_ic O_ic = sum_j P_ij dP_ij
-        delta = (grad_out * out).sum(dim=-1, keepdim=True)
+        # D / s and dO / s (see the class docstring)
+        delta = (grad_out * out).sum(dim=-1, keepdim=True).div_(row_sum)
+        grad_out = grad_out / row_sum
         grad_q = torch.empty_like(q) if need_q else None
         grad_k = torch.zeros_like(k) if need_k else None
         grad_v = torch.zeros_like(v) if need_v else None
-        for start in range(0, q.shape[1], ctx.chunk_size):
-            rows = slice(start, start + ctx.chunk_size)
+        b, n, m = q.shape[0], q.shape[1], k.shape[1]
+        grad_flat = q.new_empty(b * min(n, chunk_size) * m)
+        starts = range(0, n, chunk_size)
+        first_kept = len(starts) - len(kept)
+        # The last chunks first, on their kept blocks; the others are
+        # recomputed into the first kept buffer (or a new one).
+        exp_flat = kept[0] if kept else q.new_empty(grad_flat.shape)
+        for index in reversed(range(len(starts))):
+            rows = slice(starts[index], starts[index] + chunk_size)
             q_c, grad_c = q[:, rows], grad_out[:, rows]
-            prob = torch.bmm(q_c, k_t)
-            if scale != 1.0:
-                prob.mul_(scale)
-            _exp_flush_(prob.sub_(lse[:, rows]))
+            r = q_c.shape[1]
+            if index >= first_kept:
+                exp = _block(kept[index - first_kept], b, r, m)
+            else:
+                exp = torch.bmm(q_c, k_t, out=_block(exp_flat, b, r, m))
+                if scale != 1.0:
+                    exp.mul_(scale)
+                _exp_flush_(exp.sub_(row_max[:, rows]))
             if need_v:
-                grad_v.baddbmm_(prob.transpose(1, 2), grad_c)
+                grad_v.baddbmm_(exp.transpose(1, 2), grad_c)
             if need_q or need_k:
-                # dS = P * (dP - D), dP = dO v^T
-                grad_s = torch.bmm(grad_c, v_t)
-                grad_s.sub_(delta[:, rows]).mul_(prob)
+                grad_s = torch.bmm(grad_c, v_t, out=_block(grad_flat, b, r, m))
+                grad_s.sub_(delta[:, rows]).mul_(exp)
                 if scale != 1.0:
                     grad_s.mul_(scale)
                 if need_q:
