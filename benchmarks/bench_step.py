@@ -18,8 +18,18 @@ batch at a small but real input size. Three things run in turns
 
 Printed per family: the median wall times and the median (and range) over
 the rounds of the per-round ratio distill / (student + teacher), the
-issue's target being <= 1.10. The optimizers update the shared student in
-both steps; the times do not depend on the weights' values.
+issue's target being <= 1.10; and the same ratio of the floating-point
+operations of matrix products and convolutions (``FlopCounterMode``, one
+more run of each): the ratio the step would have if every such operation
+ran at the same speed and nothing else cost time, i.e. the floor that the
+distillation losses' own arithmetic sets.
+
+The three see the same work: the optimizers run with learning rate 0 (the
+update's arithmetic is done, the weights stay) and each callable starts
+from the same random seed, so that a two-stage detector samples the same
+RoIs in every step and round (its CPU RoIAlign time follows the RoIs'
+sizes: one call of it varied by 0.2 s between steps, which made the
+Faster R-CNN ratio range 0.95-1.15 over 5 rounds).
 
 Usage::
 
@@ -38,6 +48,7 @@ from typing import Callable, Dict
 
 import torch
 from measure import interleaved
+from torch.utils.flop_counter import FlopCounterMode
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CFG = osp.join(ROOT, 'configs')
@@ -127,25 +138,39 @@ def bench_family(key: str, repeat: int, tmp: str) -> None:
                        num_classes(model))
     distill_optim = build_optim_wrapper(model, cfg.optim_wrapper)
     student_optim = build_optim_wrapper(model.student, cfg.optim_wrapper)
+    for optim in (distill_optim, student_optim):
+        for group in optim.optimizer.param_groups:
+            group['lr'] = 0.0
     with torch.no_grad():
         data = model.data_preprocessor(batch, True)
+    torch.manual_seed(0)
     teacher = _teacher_forward(model, family, data, batch, distill_optim)
 
     def teacher_step():
         with torch.no_grad():
             teacher()
 
-    medians, _, _, rounds = interleaved([
-        lambda: model.train_step(batch, distill_optim),
-        lambda: model.student.train_step(batch, student_optim),
-        teacher_step,
-    ], repeat)
+    def seeded(step: Callable[[], object]) -> Callable[[], object]:
+        return lambda: (torch.manual_seed(0), step())
+
+    steps = [
+        seeded(lambda: model.train_step(batch, distill_optim)),
+        seeded(lambda: model.student.train_step(batch, student_optim)),
+        seeded(teacher_step),
+    ]
+    medians, _, _, rounds = interleaved(steps, repeat)
     ratios = [d / (s + t) for d, s, t in zip(*rounds)]
+    flops = []
+    for step in steps:
+        with FlopCounterMode(display=False) as counter:
+            step()
+        flops.append(counter.get_total_flops())
     h, w = family['size']
     print(f'{family["title"]:<46s} {family["batch"]:>2d}x{h}x{w:<4d} '
           f'{medians[0]:8.2f} {medians[1]:8.2f} {medians[2]:8.2f} '
           f'{statistics.median(ratios):7.3f} '
-          f'[{min(ratios):.3f}-{max(ratios):.3f}]  '
+          f'[{min(ratios):.3f}-{max(ratios):.3f}] '
+          f'{flops[0] / (flops[1] + flops[2]):6.3f}  '
           f'load {os.getloadavg()[0]:.1f}', flush=True)
 
 
@@ -162,14 +187,16 @@ def main() -> None:
           'load average ' +
           ' '.join(f'{x:.1f}' for x in os.getloadavg()))
     print(f'{"family":<46s} {"batch":>10s}    {"distill":>8s} '
-          f'{"student":>8s} {"teacher":>8s} {"ratio":>7s} [range]')
+          f'{"student":>8s} {"teacher":>8s} {"ratio":>7s} {"[range]":>13s} '
+          f'{"flops":>6s}')
     with tempfile.TemporaryDirectory() as tmp:
         for key in args.families:
             bench_family(key, args.repeat, tmp)
     print('times: median seconds of the distillation train_step, the '
           'student\'s own train_step and the teacher forward; ratio: '
           'distill / (student + teacher), median [min-max] over the rounds '
-          '(target <= 1.10).')
+          '(target <= 1.10); flops: the same ratio of the matrix-product '
+          'and convolution FLOPs (the floor the losses\' arithmetic sets).')
 
 
 if __name__ == '__main__':

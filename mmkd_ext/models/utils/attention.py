@@ -11,16 +11,24 @@ same gradients without keeping it:
   memory-efficient kernels, which never store the matrix), when one of its
   fused kernels takes the inputs (its math fallback would materialise the
   matrix: the chunked path below is used then);
-* elsewhere, the queries are processed in chunks. Only the output and the
-  row-wise log-sum-exp of the logits are kept; the backward pass recomputes
-  each chunk's probabilities from them and applies the softmax-attention
-  gradient chunk by chunk (the flash-attention backward), so at most two
-  ``(chunk_size, M)`` blocks are alive at any time. This costs one extra
-  ``q k^T`` product per chunk (7 matrix products instead of 6), against two
-  extra products and a second softmax for recomputation by checkpointing.
-  ``chunk_size='auto'`` (the default) takes a quarter of the queries per
-  chunk, at least :data:`MIN_AUTO_CHUNK` (:func:`auto_chunk_size`): a rule
-  on the memory budget (two live blocks: half a full matrix) and the map
+* elsewhere, the queries are processed in chunks. Only the output, the
+  row maxima of the logits and the row sums of the exponentials
+  ``E = exp(x - max)`` are kept; the backward pass recomputes each chunk's
+  ``E`` with the forward's own operations and applies the softmax-attention
+  gradient chunk by chunk on ``E`` and the row-scaled ``dO / s`` (the
+  flash-attention backward; see :class:`_ChunkedSoftmaxAttention`). This
+  costs one extra ``q k^T`` product per recomputed chunk (7 matrix products
+  instead of 6), against two extra products and a second softmax for
+  recomputation by checkpointing. The forward keeps the blocks of its last
+  chunks for the backward, as many as fit with the backward's gradient
+  block in half a full matrix (:func:`kept_blocks`: 3 of 8 with the
+  ``'auto'`` chunks), which skips their recomputation; a kept block equals a
+  recomputed one bit for bit. Every chunk of a pass writes its blocks into
+  the same buffers (:func:`_block`: a fresh block is new pages, zero-filled
+  by the kernel on first touch).
+  ``chunk_size='auto'`` (the default) takes an eighth of the queries per
+  chunk, at least :data:`MIN_AUTO_CHUNK`, the direct form below four times
+  that (:func:`auto_chunk_size`): a rule on the memory budget and the map
   size, not on one CPU's timings.
   Probabilities below eps**2 of their row are computed as exact zeros
   (below the rounding of the row sum; see :func:`_exp_flush_`), which keeps
@@ -29,66 +37,39 @@ same gradients without keeping it:
 Both paths equal :func:`direct_softmax_attention` (the plain formula) in
 value and gradient up to floating-point rounding; the tests check this.
 
-Where the CPU time goes (issue 19; ``benchmarks/bench_attention.py``; AMD
-EPYC, Zen 4, 2 vCPUs under KVM, float32, forward + backward, no
-``1/sqrt(d)``; measured while other jobs shared the machine, load average
-2-11 on its 2 cores: only ratios of variants run in turns mean anything).
-At CanKD's RetinaNet P3 size (B = 2, 16800 x 4200, gaussian: d = 256,
-dv = 128), per-operation timers over all chunks (each a pass over the whole
-(B, N, M) matrix; load 11): the ``q k^T`` product 2.1 s, the ``P v``
-product 1.0 s, each elementwise pass (maximum, subtraction, clamp,
-threshold, sum) 0.08 s, the clamped ``exp`` 0.28 s (1.0 s unclamped: the
-exponentials that underflow take the slow path), ``torch.softmax`` on the
-same blocks 0.7 s. The direct form costs six such products and a softmax;
-the chunked path adds a seventh product of 2.1 s (+23%) while its
-elementwise passes cost about what the direct form's softmax does: the
-recomputation, not the elementwise passes, is what the chunked path loses
-(issue 19: 0.81x / 0.75x on an idle machine). No elementwise pass can go:
-the clamp keeps ``exp`` off its slow path on this AMD CPU, and the
-threshold (exact zeros instead of tiny normal numbers, whose products with
-small gradients can be subnormal) protects the matrix products on Intel
-CPUs, where subnormal operands are slow; each costs ~1% here.
+Where the CPU time goes (issue 19; AMD EPYC, Zen 4, 2 vCPUs under KVM,
+float32, forward + backward, no ``1/sqrt(d)``, torch's 2 threads, idle
+machine, 2026-12-06; torch.profiler per operation). CanKD gaussian at
+RetinaNet P3 (B = 2, 16800 x 4200, d = 256, dv = 128, no key gradient),
+the direct form, 2.2 s: ``q k^T`` 0.53 s, ``dS k`` 0.42 s, ``dO v^T``
+0.32 s, ``P v`` 0.24 s, ``P^T dO`` 0.22 s, softmax 0.17 s and its backward
+0.16 s. The chunked path before this version, 2.8 s: the same products
+plus the recomputed ``q k^T`` (0.58 s), but every product writing a fresh
+(B, 4200, 4200) block paid 45 ms of page faults on its 141 MiB (a product
+into a reused buffer: 111 ms, into a fresh one: 150 ms); the elementwise
+passes (max, subtract, clamp, ``exp``, threshold, sum; 0.36 s in all) cost
+what the direct form's softmax does. Reused buffers brought it to 2.4 s,
+the kept blocks to parity.
 
-Keeping the probability blocks of the first chunks for the backward pass
-(within half a matrix, skipping their recomputation) was tried and not
-kept: with 1 thread under load 2-6 it measured 1.01-1.11x the direct
-form's CPU time against 0.92-1.03x for the chunked path, but with torch's
-default 2 threads (load 3-5) 0.77x / 0.83x / 0.73x against 0.90x / 0.90x /
-0.81x (CanKD gaussian, embedded-gaussian: chunks of 1050 rows; TaT 4096
-positions: 512 rows) and 0.83x = 0.83x with CanKD chunks of 2100 rows.
-
-The chunked path as it is (``'auto'``), against the former defaults
-(chunks of 4096 for CanKD, 1024 for TaT), torch's default 2 threads, 5
-rounds in turns (load average in brackets); speed = direct time / time,
-wall / process CPU; extra peak memory / the direct form's::
-
-    case (B = 2, float32)                   direct s  auto       former
-    CanKD gaussian, 16800 x 4200 (7.7)      14.3      0.90/0.84  0.88/0.82
-      d = 256, dv = 128; memory                       0.28       0.27
-    CanKD embedded-gaussian, d = dv = 128   4.75      0.89/0.89  0.89/0.88
-      (5.8); memory                                   0.27       0.26
-    TaT, 4096 x 4096, d = dv = 512 (3.7)    2.41      0.83/0.82  0.86/0.84
-      (the same chunks: noise); memory                0.30       0.30
-
-On an idle machine (the same AMD EPYC, 2026-12-06, load average 0.7-1.8,
-torch's default 2 threads, no flush, 5 rounds,
 ``python benchmarks/bench_attention.py --cases cankd_eg cankd_g tat_4096
---variants ours sdpa --repeat 5``), speed / extra peak memory against the
-direct form: CanKD embedded-gaussian 1.13x [0.99-1.15] / 0.27 (SDPA 1.93x /
-0.05), gaussian 0.97x [0.90-1.00] / 0.28 (SDPA, math kernel since dv != d:
-1.07x / 1.01), TaT 4096 positions 1.02x [0.96-1.08] / 0.30 (SDPA 1.05x /
-0.22); direct 3.10 s, 2.80 s, 1.58 s. The load-measured table above
-understates the chunked path.
+--variants ours sdpa --repeat 7`` on that idle machine (no flush), speed
+(direct time / time, median [range] of 7 rounds) and extra peak memory
+against the direct form: CanKD embedded-gaussian (d = dv = 128) 1.06x
+[1.05-1.08], 0.20 (SDPA 1.35x, 0.05); gaussian 1.02x [0.99-1.04], 0.21
+(SDPA, math kernel since dv != d: 0.91x, 1.01); TaT one-to-all at 4096
+positions (d = dv = 512) 0.99x [0.91-1.02], 0.26 (SDPA 0.94x, 0.22);
+direct 1.98 s, 2.19 s, 1.33 s. The same command before this version (the
+direct form then multiplied by a scale of 1, an extra pass): 1.13x, 0.97x,
+1.02x; against the fair direct form (``--variants before`` with that
+version): 1.01x, 0.87x, 0.92x.
 
-The CPU does not use torch's fused kernel by default. With subnormals
-flushed and 1 thread (load 2-3) it measured 1.51x the direct form at
-CanKD's embedded-gaussian size (the chunked path 1.13x; gaussian: dv != d,
-no fused kernel) and 0.96x at TaT's 4096 positions (chunked 1.02x). Its
-backward has no guard against subnormals (with CanKD's and TaT's unscaled,
-peaked logits: 13.5 s instead of 0.6 s at 4096 positions, measured
-earlier), and flushing (``torch.set_flush_denormal(True)``) reaches
-torch's worker threads only when set before they exist, which a library
-cannot ensure.
+The CPU does not use torch's fused kernel by default, although it won at
+CanKD's embedded-gaussian size above: its backward has no guard against
+subnormals (with CanKD's and TaT's unscaled, peaked logits: 13.5 s instead
+of 0.6 s at 4096 positions, measured earlier on this machine; the random
+projections of the benchmark give milder logits), and flushing
+(``torch.set_flush_denormal(True)``) reaches torch's worker threads only
+when set before they exist, which a library cannot ensure.
 """
 import math
 from typing import Optional, Union
@@ -120,19 +101,17 @@ def direct_softmax_attention(q: Tensor, k: Tensor, v: Tensor,
 
 
 def _exp_flush_(x: Tensor) -> Tensor:
-    """In-place ``exp`` of logits minus their row maximum (forward) or row
-    log-sum-exp (backward), both <= 0, with exact zeros for results below
-    eps**2 (float32: 1.4e-14; the blocks are float32 or float64, see
-    :func:`softmax_attention`).
+    """In-place ``exp`` of logits minus their row maximum (<= 0), with
+    exact zeros for results below eps**2 (float32: 1.4e-14; the blocks are
+    float32 or float64, see :func:`softmax_attention`).
 
-    The row sums are >= 1 (forward: the maximum gives exp(0)) or = 1
-    (backward: probabilities), so all the dropped terms of a row together
-    (< M * eps**2) stay below the rounding of its sum (eps) for any
-    M < 1/eps (8e6 keys in float32). Without this, peaked affinities
-    (CanKD's 'gaussian': logits x_i . y_j over 256 channels) fill the blocks
-    with subnormal numbers (exp below -87 in float32, and their products in
-    the backward pass), which CPUs process many times slower. The clamp
-    keeps ``exp`` itself off its slow paths (underflow, -inf).
+    The row sums are >= 1 (the maximum gives exp(0)), so all the dropped
+    terms of a row together (< M * eps**2) stay below the rounding of its
+    sum (eps) for any M < 1/eps (8e6 keys in float32). Without this, peaked
+    affinities (CanKD's 'gaussian': logits x_i . y_j over 256 channels) fill
+    the blocks with subnormal numbers (exp below -87 in float32, and their
+    products in the backward pass), which CPUs process many times slower.
+    The clamp keeps ``exp`` itself off its slow paths (underflow, -inf).
     """
     log_eps2 = 2 * math.log(torch.finfo(x.dtype).eps)
     x.clamp_(min=log_eps2 - 1).exp_()
@@ -180,7 +159,7 @@ def auto_chunk_size(n: int) -> int:
     block: :func:`kept_blocks`) take half of one full matrix (the direct
     form's extra peak is ~2.5 matrices: the chunked path's is then ~0.2-0.3
     of it); ``n`` (the direct form) below ``4 * MIN_AUTO_CHUNK`` queries,
-    where fewer than three chunks would be kept.
+    where no block would be kept.
     """
     if n < 4 * MIN_AUTO_CHUNK:
         return n
