@@ -2,10 +2,10 @@
 """Tests of the softmax attention shared by CanKD and TaT
 (``mmkd_ext.models.utils.attention``).
 
-Its chunked path (query chunks, probabilities recomputed in backward from
-the saved log-sum-exp) and its fused-kernel dispatch must equal the direct
-formula in value and in every gradient; the fused kernel is used only where
-it does not materialise the matrix.
+Its chunked path (query chunks, exponentials kept or recomputed in backward
+from the saved row maxima) and its fused-kernel dispatch must equal the
+direct formula in value and in every gradient; the fused kernel is used only
+where it does not materialise the matrix.
 """
 import pytest
 import torch

@@ -58,7 +58,9 @@ against the direct form: CanKD embedded-gaussian (d = dv = 128) 1.06x
 [1.05-1.08], 0.20 (SDPA 1.35x, 0.05); gaussian 1.02x [0.99-1.04], 0.21
 (SDPA, math kernel since dv != d: 0.91x, 1.01); TaT one-to-all at 4096
 positions (d = dv = 512) 0.99x [0.91-1.02], 0.26 (SDPA 0.94x, 0.22);
-direct 1.98 s, 2.19 s, 1.33 s. The same command before this version (the
+direct 1.98 s, 2.19 s, 1.33 s. TaT at 16384 positions (``--cases
+tat_16384 --repeat 2``): 1.03x [0.98-1.09], 0.19 (SDPA 1.13x, 0.05); direct
+26.2 s. The same command before this version (the
 direct form then multiplied by a scale of 1, an extra pass): 1.13x, 0.97x,
 1.02x; against the fair direct form (``--variants before`` with that
 version): 1.01x, 0.87x, 0.92x.
