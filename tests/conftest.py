@@ -48,3 +48,20 @@ def _mmrazor_default_scope():
     otherwise leak into the next test's registry look-ups."""
     from mmengine.registry import init_default_scope
     init_default_scope('mmrazor')
+
+
+@pytest.fixture(autouse=True)
+def _torch_determinism_restored():
+    """Leave torch's determinism settings as the test found them: a Runner
+    built from a config with ``randomness.deterministic=True`` (the demo
+    configs) turns on ``torch.use_deterministic_algorithms`` and cuDNN's
+    deterministic mode for the rest of the process, which made later tests
+    depend on the order they ran in."""
+    import torch
+    enabled = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    cudnn = torch.backends.cudnn
+    cudnn_flags = cudnn.deterministic, cudnn.benchmark
+    yield
+    torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
+    cudnn.deterministic, cudnn.benchmark = cudnn_flags
