@@ -62,8 +62,11 @@ direct 1.98 s, 2.19 s, 1.33 s. TaT at 16384 positions (``--cases
 tat_16384 --repeat 2``): 1.03x [0.98-1.09], 0.19 (SDPA 1.13x, 0.05); direct
 26.2 s. The same command before this version (the
 direct form then multiplied by a scale of 1, an extra pass): 1.13x, 0.97x,
-1.02x; against the fair direct form (``--variants before`` with that
-version): 1.01x, 0.87x, 0.92x.
+1.02x. Against the direct form as it is now, the version before this one
+(``--variants ours before --baseline`` its file, chunks of 4096 / 1024
+rows, 5 rounds, ``--no-memory``) measured 0.85x, 0.82x, 0.92x and this
+one 1.06x, 1.00x [0.97-1.03], 0.97x [0.94-0.97] in the same run: the
+gaussian and TaT cases are at parity within the run-to-run spread.
 
 The CPU does not use torch's fused kernel by default, although it won at
 CanKD's embedded-gaussian size above: its backward has no guard against
