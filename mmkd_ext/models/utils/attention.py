@@ -141,6 +141,16 @@ def _block(flat: Tensor, batch: int, rows: int, keys: int) -> Tensor:
     return flat[:batch * rows * keys].view(batch, rows, keys)
 
 
+def _logits(q_chunk: Tensor, k_t: Tensor, scale: float,
+            block: Tensor) -> Tensor:
+    """The scaled logits of a chunk, written into ``block``: the forward
+    and the backward's recomputation both call this, so that their
+    exponentials (and a kept block and a recomputed one) are equal bit for
+    bit."""
+    logits = torch.bmm(q_chunk, k_t, out=block)
+    return logits.mul_(scale) if scale != 1.0 else logits
+
+
 #: Fewest query rows per chunk that ``chunk_size='auto'`` uses (below
 #: ``4 * MIN_AUTO_CHUNK`` queries it takes the direct form).
 MIN_AUTO_CHUNK = 512
@@ -204,9 +214,7 @@ def _chunked_forward(q: Tensor, k: Tensor, v: Tensor, scale: float,
         q_c = q[:, rows]
         if index > first_kept:  # the first kept chunk's is the work buffer
             flat = q.new_empty(flat.shape)
-        exp = torch.bmm(q_c, k_t, out=_block(flat, b, q_c.shape[1], m))
-        if scale != 1.0:
-            exp.mul_(scale)
+        exp = _logits(q_c, k_t, scale, _block(flat, b, q_c.shape[1], m))
         torch.amax(exp, dim=-1, keepdim=True, out=row_max[:, rows])
         _exp_flush_(exp.sub_(row_max[:, rows]))
         torch.sum(exp, dim=-1, keepdim=True, out=row_sum[:, rows])
@@ -292,9 +300,7 @@ class _ChunkedSoftmaxAttention(torch.autograd.Function):
             if index >= first_kept:
                 exp = _block(kept[index - first_kept], b, r, m)
             else:
-                exp = torch.bmm(q_c, k_t, out=_block(exp_flat, b, r, m))
-                if scale != 1.0:
-                    exp.mul_(scale)
+                exp = _logits(q_c, k_t, scale, _block(exp_flat, b, r, m))
                 _exp_flush_(exp.sub_(row_max[:, rows]))
             if need_v:
                 grad_v.baddbmm_(exp.transpose(1, 2), grad_c)
